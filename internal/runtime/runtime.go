@@ -27,6 +27,19 @@ const (
 	LabelDeployment = "containerpub.deployment"
 )
 
+// The function contract every runtime template follows.
+const (
+	// SocketEnv names the environment variable holding the path of the
+	// unix socket a function instance must listen on for HTTP. The socket's
+	// directory is the only host path the container sees.
+	SocketEnv = "CONTAINERPUB_SOCKET"
+	// CallEndMarker, followed by a request id and a newline, is written by a
+	// function instance to stdout and to stderr when it has finished a
+	// call, so that every line before it is attributed to that call. A
+	// runtime that does not write it gets its lines attributed by time.
+	CallEndMarker = "\x1econtainerpub-end "
+)
+
 // Container states, as reported by Inspect and List.
 const (
 	// StateCreated is a container created, and possibly initialised, but
