@@ -171,8 +171,9 @@ type LogEntry struct {
 	ExecutionID string    `json:"execution_id,omitempty"`
 	RequestID   string    `json:"request_id,omitempty"`
 	InstanceID  string    `json:"instance_id,omitempty"`
-	// Stream is stdout, stderr, or system for the platform's own notes
-	// about an instance (started, exited, out of memory).
+	// Stream is stdout or stderr for a line written outside calls, call
+	// for the whole output of one call, or system for the platform's own
+	// notes about an instance (exited, out of memory, failed to start).
 	Stream string `json:"stream"`
 	Text   string `json:"text"`
 }

@@ -1,0 +1,203 @@
+// Package api serves the management routes of docs/API.md: accounts,
+// functions, deployments, records and health. Handlers return errors; one
+// adapter turns them into HTTP answers, showing the client a message and
+// logging the cause.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/containerpub/containerpub/client"
+	"github.com/containerpub/containerpub/internal/auth"
+	"github.com/containerpub/containerpub/internal/build"
+	"github.com/containerpub/containerpub/internal/deploy"
+	"github.com/containerpub/containerpub/internal/gateway"
+	"github.com/containerpub/containerpub/internal/store"
+)
+
+// Pinger is a dependency whose health /readyz reports.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// API holds what the handlers need.
+type API struct {
+	st         store.Store
+	deploys    *deploy.Service
+	gw         *gateway.Gateway
+	auth       *auth.Authenticator
+	log        *slog.Logger
+	sessionTTL time.Duration
+	ready      map[string]Pinger
+	now        func() time.Time
+}
+
+// Options configure an API.
+type Options struct {
+	// SessionTTL is the lifetime of login tokens.
+	SessionTTL time.Duration
+	// Ready names the dependencies /readyz checks.
+	Ready map[string]Pinger
+}
+
+// New returns an API.
+func New(st store.Store, deploys *deploy.Service, gw *gateway.Gateway, a *auth.Authenticator,
+	logger *slog.Logger, opts Options,
+) *API {
+	return &API{
+		st: st, deploys: deploys, gw: gw, auth: a, log: logger,
+		sessionTTL: opts.SessionTTL, ready: opts.Ready, now: time.Now,
+	}
+}
+
+// Handler returns the backend's whole HTTP handler: the API, health
+// checks and the function gateway.
+func (a *API) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", a.healthz)
+	mux.HandleFunc("GET /readyz", a.readyz)
+
+	mux.Handle("POST /api/auth/register", a.public(a.register))
+	mux.Handle("POST /api/auth/login", a.public(a.login))
+	mux.Handle("POST /api/auth/logout", a.user(a.logout))
+	mux.Handle("GET /api/auth/me", a.user(a.me))
+
+	mux.Handle("GET /api/functions", a.user(a.listFunctions))
+	mux.Handle("POST /api/functions", a.user(a.createFunction))
+	mux.Handle("GET /api/functions/{fn}", a.user(a.getFunction))
+	mux.Handle("DELETE /api/functions/{fn}", a.user(a.deleteFunction))
+
+	mux.Handle("POST /api/functions/{fn}/deployments", a.user(a.upload))
+	mux.Handle("GET /api/functions/{fn}/deployments", a.user(a.listDeployments))
+	mux.Handle("GET /api/functions/{fn}/deployments/{version}", a.user(a.getDeployment))
+	mux.Handle("GET /api/functions/{fn}/deployments/{version}/log", a.user(a.buildLog))
+
+	mux.Handle("POST /api/functions/{fn}/invoke", a.user(a.invoke))
+	mux.Handle("GET /api/functions/{fn}/executions", a.user(a.listExecutions))
+	mux.Handle("GET /api/functions/{fn}/executions/{id}", a.user(a.getExecution))
+	mux.Handle("GET /api/functions/{fn}/logs", a.user(a.logs))
+
+	mux.Handle("/f/{name}/{path...}", a.gw)
+	mux.Handle("/f/{name}", a.gw)
+	return mux
+}
+
+// handler is a route that may fail.
+type handler func(w http.ResponseWriter, r *http.Request) error
+
+// userHandler is a route for a logged-in user.
+type userHandler func(w http.ResponseWriter, r *http.Request, userID string) error
+
+func (a *API) public(h handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			a.writeErr(w, r, err)
+		}
+	})
+}
+
+func (a *API) user(h userHandler) http.Handler {
+	return a.public(func(w http.ResponseWriter, r *http.Request) error {
+		userID, err := a.auth.Authenticate(r.Context(), r)
+		if err != nil {
+			return err
+		}
+		return h(w, r, userID)
+	})
+}
+
+// httpError is an error with the status and message the client sees.
+type httpError struct {
+	status int
+	msg    string
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+func errorf(status int, format string, args ...any) error {
+	return &httpError{status: status, msg: fmt.Sprintf(format, args...)}
+}
+
+// writeErr is the one place errors become HTTP answers.
+func (a *API) writeErr(w http.ResponseWriter, r *http.Request, err error) {
+	var he *httpError
+	var mbe *http.MaxBytesError
+	status, msg := http.StatusInternalServerError, "internal error"
+	switch {
+	case errors.As(err, &he):
+		status, msg = he.status, he.msg
+	case errors.Is(err, auth.ErrNoToken), errors.Is(err, auth.ErrBadToken):
+		status, msg = http.StatusUnauthorized, err.Error()+": log in again"
+	case errors.Is(err, build.ErrTooLarge), errors.As(err, &mbe):
+		status, msg = http.StatusRequestEntityTooLarge, err.Error()
+	case errors.Is(err, build.ErrInvalid):
+		status, msg = http.StatusBadRequest, err.Error()
+	case errors.Is(err, store.ErrNotFound):
+		status, msg = http.StatusNotFound, "not found"
+	case errors.Is(err, store.ErrConflict):
+		status, msg = http.StatusConflict, err.Error()
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		return // the client went away; nobody reads an answer
+	}
+	if status >= 500 {
+		a.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+	} else {
+		a.log.Debug("request refused", "method", r.Method, "path", r.URL.Path,
+			"status", status, "error", err)
+	}
+	writeJSON(w, status, client.Error{Message: msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// maxJSONBody bounds the JSON bodies of management routes.
+const maxJSONBody = 1 << 20
+
+// readJSON decodes a JSON body strictly into v.
+func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return errorf(http.StatusRequestEntityTooLarge, "request body over %d bytes", maxJSONBody)
+		}
+		return errorf(http.StatusBadRequest, "invalid JSON body: %v", err)
+	}
+	if dec.Decode(&struct{}{}) != io.EOF {
+		return errorf(http.StatusBadRequest, "invalid JSON body: more than one value")
+	}
+	return nil
+}
+
+func (a *API) healthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	status := http.StatusOK
+	checks := map[string]string{}
+	for name, p := range a.ready {
+		if err := p.Ping(ctx); err != nil {
+			status = http.StatusServiceUnavailable
+			checks[name] = err.Error()
+			continue
+		}
+		checks[name] = "ok"
+	}
+	writeJSON(w, status, checks)
+}

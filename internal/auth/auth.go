@@ -1,0 +1,178 @@
+// Package auth holds accounts and bearer tokens: password hashing with
+// argon2id, opaque tokens stored only as hashes in the database (so any
+// backend sharing the database accepts them and logout ends them
+// everywhere), and the lookup of the user behind a request.
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+
+	"github.com/containerpub/containerpub/internal/store"
+)
+
+// Errors of Authenticate.
+var (
+	// ErrNoToken means the request carried no bearer token.
+	ErrNoToken = errors.New("missing bearer token")
+	// ErrBadToken means the token is unknown, revoked or expired.
+	ErrBadToken = errors.New("invalid or expired token")
+)
+
+// tokenPrefix marks ContainerPub tokens, so that secret scanners and
+// people can recognise one.
+const tokenPrefix = "cpt_"
+
+// argon2id parameters: 64 MiB, 1 pass, 2 lanes, per RFC 9106's second
+// recommended option scaled to a server that hashes rarely.
+const (
+	argonTime    = 1
+	argonMemory  = 64 * 1024
+	argonThreads = 2
+	argonKeyLen  = 32
+)
+
+// HashPassword returns an encoded argon2id hash of password.
+func HashPassword(password string) (string, error) {
+	salt := make([]byte, 16)
+	if _, err := rand.Read(salt); err != nil {
+		return "", fmt.Errorf("read salt: %w", err)
+	}
+	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	return fmt.Sprintf("$argon2id$v=19$m=%d,t=%d,p=%d$%s$%s", argonMemory, argonTime, argonThreads,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
+}
+
+// CheckPassword reports whether password matches an encoded hash.
+func CheckPassword(encoded, password string) bool {
+	parts := strings.Split(encoded, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false
+	}
+	var m, t uint32
+	var p uint8
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil {
+		return false
+	}
+	salt, err := base64.RawStdEncoding.DecodeString(parts[4])
+	if err != nil {
+		return false
+	}
+	want, err := base64.RawStdEncoding.DecodeString(parts[5])
+	if err != nil || len(want) == 0 {
+		return false
+	}
+	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1
+}
+
+// NewToken returns a new random token and the hash to store.
+func NewToken() (token, hash string, err error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", "", fmt.Errorf("read token: %w", err)
+	}
+	token = tokenPrefix + base64.RawURLEncoding.EncodeToString(b)
+	return token, HashToken(token), nil
+}
+
+// HashToken returns the stored form of a token.
+func HashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// BearerToken returns the token of an Authorization header, or "".
+func BearerToken(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(token)
+}
+
+// Tokens is the part of the store Authenticator reads.
+type Tokens interface {
+	TokenByHash(ctx context.Context, hash string) (store.Token, error)
+}
+
+// Authenticator finds the user behind a token. It caches answers for a
+// short time because the call path asks on every call to a private
+// function; Forget drops a token at once on this backend, and the cache
+// lifetime bounds how long another backend may still accept it.
+type Authenticator struct {
+	tokens Tokens
+	ttl    time.Duration
+	now    func() time.Time
+
+	// mu guards cache.
+	mu    sync.Mutex
+	cache map[string]cached
+}
+
+type cached struct {
+	userID  string
+	expires time.Time // of the cache entry, never after the token's
+}
+
+// NewAuthenticator returns an Authenticator caching lookups for ttl.
+func NewAuthenticator(tokens Tokens, ttl time.Duration) *Authenticator {
+	return &Authenticator{tokens: tokens, ttl: ttl, now: time.Now, cache: make(map[string]cached)}
+}
+
+// Authenticate returns the id of the user whose token the request bears.
+func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request) (string, error) {
+	token := BearerToken(r)
+	if token == "" {
+		return "", ErrNoToken
+	}
+	hash := HashToken(token)
+	now := a.now()
+	a.mu.Lock()
+	c, ok := a.cache[hash]
+	a.mu.Unlock()
+	if ok && now.Before(c.expires) {
+		return c.userID, nil
+	}
+	t, err := a.tokens.TokenByHash(ctx, hash)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", ErrBadToken
+	}
+	if err != nil {
+		return "", fmt.Errorf("look up token: %w", err)
+	}
+	if !now.Before(t.ExpiresAt) {
+		return "", ErrBadToken
+	}
+	exp := now.Add(a.ttl)
+	if t.ExpiresAt.Before(exp) {
+		exp = t.ExpiresAt
+	}
+	a.mu.Lock()
+	if len(a.cache) > 10000 {
+		clear(a.cache) // bound memory; entries are cheap to rebuild
+	}
+	a.cache[hash] = cached{userID: t.UserID, expires: exp}
+	a.mu.Unlock()
+	return t.UserID, nil
+}
+
+// Forget drops a token from the cache, after logout.
+func (a *Authenticator) Forget(token string) {
+	a.mu.Lock()
+	delete(a.cache, HashToken(token))
+	a.mu.Unlock()
+}

@@ -1,0 +1,148 @@
+package build
+
+import (
+	"archive/tar"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// contextTime is the time of every entry of a build context: a fixed time
+// keeps the context, and so Podman's layer cache, independent of when
+// the files were written.
+var contextTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// contextWriter writes a build context as a tar stream.
+type contextWriter struct {
+	tw *tar.Writer
+}
+
+func newContextWriter(w io.Writer) *contextWriter {
+	return &contextWriter{tw: tar.NewWriter(w)}
+}
+
+// addBytes adds a regular file holding data.
+func (c *contextWriter) addBytes(name string, mode int64, data []byte) error {
+	hdr := &tar.Header{
+		Typeflag: tar.TypeReg, Name: name, Mode: mode, Size: int64(len(data)),
+		ModTime: contextTime, Format: tar.FormatPAX,
+	}
+	if err := c.tw.WriteHeader(hdr); err != nil {
+		return fmt.Errorf("write context %s: %w", name, err)
+	}
+	if _, err := c.tw.Write(data); err != nil {
+		return fmt.Errorf("write context %s: %w", name, err)
+	}
+	return nil
+}
+
+// addFile adds the file at src, following a symbolic link, as name.
+func (c *contextWriter) addFile(name, src string) error {
+	f, err := os.Open(src)
+	if err != nil {
+		return fmt.Errorf("write context %s: %w", name, err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("write context %s: %w", name, err)
+	}
+	return c.copyFile(name, info, f)
+}
+
+func (c *contextWriter) copyFile(name string, info fs.FileInfo, r io.Reader) error {
+	hdr := &tar.Header{
+		Typeflag: tar.TypeReg, Name: name, Mode: int64(normalMode(info.Mode())),
+		Size: info.Size(), ModTime: contextTime, Format: tar.FormatPAX,
+	}
+	if err := c.tw.WriteHeader(hdr); err != nil {
+		return fmt.Errorf("write context %s: %w", name, err)
+	}
+	// CopyN: a file that grew since Stat must not overrun its header.
+	if _, err := io.CopyN(c.tw, r, info.Size()); err != nil {
+		return fmt.Errorf("write context %s: %w", name, err)
+	}
+	return nil
+}
+
+// addTree adds the tree at root under prefix, keeping symbolic links as
+// links. skip, when not nil, leaves out the slash-separated relative
+// paths it returns true for (a directory with all it holds).
+func (c *contextWriter) addTree(root, prefix string, skip func(rel string, d fs.DirEntry) bool) error {
+	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("write context: %w", err)
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return fmt.Errorf("write context: %w", err)
+		}
+		rel = filepath.ToSlash(rel)
+		if rel != "." && skip != nil && skip(rel, d) {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		return c.addEntry(path.Join(prefix, rel), p, d)
+	})
+}
+
+func (c *contextWriter) addEntry(name, p string, d fs.DirEntry) error {
+	info, err := d.Info()
+	if err != nil {
+		return fmt.Errorf("write context %s: %w", name, err)
+	}
+	hdr := &tar.Header{Name: name, ModTime: contextTime, Format: tar.FormatPAX}
+	switch {
+	case d.IsDir():
+		hdr.Typeflag, hdr.Mode, hdr.Name = tar.TypeDir, 0o755, name+"/"
+	case d.Type()&fs.ModeSymlink != 0:
+		target, err := os.Readlink(p)
+		if err != nil {
+			return fmt.Errorf("write context %s: %w", name, err)
+		}
+		hdr.Typeflag, hdr.Mode, hdr.Linkname = tar.TypeSymlink, 0o777, target
+	case d.Type().IsRegular():
+		f, err := os.Open(p)
+		if err != nil {
+			return fmt.Errorf("write context %s: %w", name, err)
+		}
+		defer f.Close()
+		return c.copyFile(name, info, f)
+	default:
+		return nil // sockets and the like have no place in a context
+	}
+	if err := c.tw.WriteHeader(hdr); err != nil {
+		return fmt.Errorf("write context %s: %w", name, err)
+	}
+	return nil
+}
+
+// close ends the tar stream.
+func (c *contextWriter) close() error {
+	if err := c.tw.Close(); err != nil {
+		return fmt.Errorf("write context: %w", err)
+	}
+	return nil
+}
+
+// skipGorootPart leaves out the parts of a Go installation that builds do
+// not read: tests, test data, API lists and docs. It roughly halves the
+// builder's context.
+func skipGorootPart(rel string, d fs.DirEntry) bool {
+	switch rel {
+	case "test", "api", "doc", "misc":
+		return true
+	}
+	name := d.Name()
+	if d.IsDir() {
+		return name == "testdata"
+	}
+	return strings.HasSuffix(name, "_test.go")
+}

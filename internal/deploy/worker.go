@@ -1,0 +1,232 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/containerpub/containerpub/internal/build"
+	"github.com/containerpub/containerpub/internal/store"
+)
+
+// pollInterval is how often an idle worker looks for builds queued by
+// another backend; uploads to this backend wake a worker at once.
+const pollInterval = 2 * time.Second
+
+// Recover puts builds this backend was running when it stopped back in
+// the queue, along with builds any backend left for longer than the build
+// timeout.
+func (s *Service) Recover(ctx context.Context) error {
+	n, err := s.st.RequeueDeployments(ctx, s.opts.BackendID, s.now().Add(-2*s.opts.BuildTimeout))
+	if err != nil {
+		return fmt.Errorf("requeue builds: %w", err)
+	}
+	if n > 0 {
+		s.log.Info("requeued interrupted builds", "count", n)
+	}
+	return nil
+}
+
+// Run processes queued deployments until ctx ends, with Options.Workers
+// builds at once, and returns when the builds under way have ended.
+func (s *Service) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for range s.opts.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.work(ctx)
+		}()
+	}
+	wg.Wait()
+}
+
+func (s *Service) wake() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Service) work(ctx context.Context) {
+	t := time.NewTicker(pollInterval)
+	defer t.Stop()
+	for {
+		for ctx.Err() == nil {
+			d, err := s.st.ClaimDeployment(ctx, s.opts.BackendID, s.now())
+			if errors.Is(err, store.ErrNotFound) {
+				break
+			}
+			if err != nil {
+				s.log.Error("claim build", "error", err)
+				break
+			}
+			s.process(ctx, d)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.kick:
+		case <-t.C:
+		}
+	}
+}
+
+// process builds a claimed deployment, starts its first instance, and
+// activates it. Any failure leaves the previous version active.
+func (s *Service) process(ctx context.Context, d store.Deployment) {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.BuildTimeout)
+	defer cancel()
+	fn, err := s.st.FunctionByID(ctx, d.FunctionID)
+	if err != nil {
+		s.log.Error("build of a missing function", "deployment", d.ID, "error", err)
+		return
+	}
+	log := newBuildLog(s.st, d.ID, s.log)
+	defer log.Close()
+	start := s.now()
+	s.log.Info("build started", "function", fn.Name, "version", d.Version)
+
+	err = s.buildAndActivate(ctx, fn, d, log)
+	if err != nil {
+		fmt.Fprintf(log, "\ndeployment failed: %v\n", err)
+		log.Close()
+		reason := err.Error()
+		if ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded) {
+			reason = fmt.Sprintf("build did not finish within %s", s.opts.BuildTimeout)
+		}
+		// The record must be written even if the backend is stopping.
+		wctx, wcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer wcancel()
+		if ferr := s.st.FailDeployment(wctx, d.ID, reason, s.now()); ferr != nil {
+			s.log.Error("mark deployment failed", "deployment", d.ID, "error", ferr)
+		}
+		s.log.Warn("deployment failed", "function", fn.Name, "version", d.Version,
+			"duration", s.now().Sub(start), "error", err)
+		return
+	}
+	s.log.Info("deployment active", "function", fn.Name, "version", d.Version,
+		"duration", s.now().Sub(start))
+}
+
+func (s *Service) buildAndActivate(ctx context.Context, fn store.Function, d store.Deployment, log *buildLog) error {
+	image, err := s.builder.Build(ctx, build.Job{
+		FunctionID:   fn.ID,
+		DeploymentID: d.ID,
+		OwnerID:      fn.OwnerID,
+		Version:      d.Version,
+		ArchiveKey:   d.ArchiveKey,
+	}, log)
+	if err != nil {
+		return fmt.Errorf("build: %w", err)
+	}
+	if err := s.st.SetDeploymentImage(ctx, d.ID, image); err != nil {
+		return fmt.Errorf("record image: %w", err)
+	}
+	d.ImageRef = image
+
+	pd, err := poolDeployment(fn, d)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(log, "starting the first instance of version %d\n", d.Version)
+	started := s.now()
+	p := s.pools.Pool(pd)
+	if err := p.Warm(ctx); err != nil {
+		s.pools.Discard(pd.DeploymentID)
+		return fmt.Errorf("first instance did not start: %w", err)
+	}
+	fmt.Fprintf(log, "instance listening after %s\n", s.now().Sub(started).Round(time.Millisecond))
+
+	if err := s.st.ActivateDeployment(ctx, fn.ID, d.ID, s.now()); err != nil {
+		s.pools.Discard(pd.DeploymentID)
+		return fmt.Errorf("activate: %w", err)
+	}
+	s.pools.Activate(pd)
+	s.forget(fn.Name)
+	fmt.Fprintf(log, "version %d is active\n", d.Version)
+	return nil
+}
+
+// buildLog collects a build's output and appends it to the deployment's
+// log in the database about twice a second, so that any backend can
+// stream it to a client following the build.
+type buildLog struct {
+	st  store.Store
+	id  string
+	log *slog.Logger
+
+	mu      sync.Mutex
+	pending []byte
+	closed  bool
+	done    chan struct{}
+	stopped chan struct{}
+}
+
+const (
+	buildLogInterval = 500 * time.Millisecond
+	// maxBuildLog bounds what is kept of one build's output.
+	maxBuildLog = 4 << 20
+)
+
+func newBuildLog(st store.Store, id string, logger *slog.Logger) *buildLog {
+	l := &buildLog{st: st, id: id, log: logger, done: make(chan struct{}), stopped: make(chan struct{})}
+	go l.loop()
+	return l
+}
+
+func (l *buildLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.pending) < maxBuildLog {
+		l.pending = append(l.pending, p...)
+	}
+	return len(p), nil
+}
+
+func (l *buildLog) loop() {
+	defer close(l.stopped)
+	t := time.NewTicker(buildLogInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.done:
+			l.flush()
+			return
+		case <-t.C:
+			l.flush()
+		}
+	}
+}
+
+func (l *buildLog) flush() {
+	l.mu.Lock()
+	chunk := l.pending
+	l.pending = nil
+	l.mu.Unlock()
+	if len(chunk) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := l.st.AppendBuildLog(ctx, l.id, store.CleanText(string(chunk))); err != nil {
+		l.log.Error("append build log", "deployment", l.id, "error", err)
+	}
+}
+
+// Close writes what is left and stops the writer. It may be called twice.
+func (l *buildLog) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	l.closed = true
+	l.mu.Unlock()
+	close(l.done)
+	<-l.stopped
+	return nil
+}

@@ -1,0 +1,237 @@
+// Package gateway serves calls to functions: it finds the function's
+// pool, reserves a slot on an instance, and proxies the caller's request
+// to it over the instance's own connection, passing the real method, path,
+// query, headers and body in and the real status, headers and body back,
+// streamed as the function writes them. It enforces the function's
+// timeout end to end and its body limits, and records every call.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"strconv"
+	"time"
+
+	"github.com/containerpub/containerpub/client"
+	"github.com/containerpub/containerpub/internal/pool"
+	"github.com/containerpub/containerpub/internal/store"
+)
+
+// ErrNotFound is returned by a Resolver for a name with no function, or
+// a function with no active version.
+var ErrNotFound = errors.New("no such function")
+
+// Target is a function that takes calls.
+type Target struct {
+	FunctionID string
+	Name       string
+	OwnerID    string
+	Pool       *pool.Pool
+}
+
+// Resolver finds the function a call is for. Implementations are safe for
+// concurrent use, fast (they run on every call), and return an error
+// wrapping ErrNotFound when there is no active function of that name.
+type Resolver interface {
+	Resolve(ctx context.Context, name string) (*Target, error)
+}
+
+// Authenticator finds the user behind a request's bearer token.
+type Authenticator interface {
+	Authenticate(ctx context.Context, r *http.Request) (userID string, err error)
+}
+
+// Recorder stores records of calls that never reached an instance.
+type Recorder interface {
+	RecordExecution(e store.Execution)
+}
+
+// Gateway proxies calls to function instances.
+type Gateway struct {
+	resolver Resolver
+	auth     Authenticator
+	rec      Recorder
+	log      *slog.Logger
+	proxy    *httputil.ReverseProxy
+	now      func() time.Time
+}
+
+// New returns a Gateway.
+func New(res Resolver, auth Authenticator, rec Recorder, logger *slog.Logger) *Gateway {
+	g := &Gateway{resolver: res, auth: auth, rec: rec, log: logger, now: time.Now}
+	g.proxy = &httputil.ReverseProxy{
+		Rewrite:        rewrite,
+		Transport:      instanceTransport{},
+		FlushInterval:  -1,
+		ModifyResponse: limitResponse,
+		ErrorHandler:   g.proxyError,
+		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+	}
+	return g
+}
+
+// ServeHTTP serves /f/{name}/{path...}: anyone may call a public
+// function; a private one needs its owner's token.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	t, err := g.resolver.Resolve(r.Context(), name)
+	if err != nil {
+		g.resolveError(w, name, err)
+		return
+	}
+	cfg := t.Pool.Deployment().Config
+	stripAuth := false
+	if !cfg.Public {
+		user, err := g.auth.Authenticate(r.Context(), r)
+		if err != nil || user != t.OwnerID {
+			writeError(w, http.StatusUnauthorized,
+				fmt.Sprintf("function %s is private: call it with its owner's token", name))
+			return
+		}
+		// The platform token is the owner's secret, not the function's.
+		stripAuth = true
+	}
+	g.Call(w, r, t, "/"+r.PathValue("path"), stripAuth)
+}
+
+func (g *Gateway) resolveError(w http.ResponseWriter, name string, err error) {
+	if errors.Is(err, ErrNotFound) {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no active function named %q", name))
+		return
+	}
+	g.log.Error("resolve function", "function", name, "error", err)
+	writeError(w, http.StatusServiceUnavailable, "function lookup failed; try again")
+}
+
+// Call proxies r to an instance of t at path. The caller has already
+// authorised the call; stripAuth removes the Authorization header that
+// authorised it.
+func (g *Gateway) Call(w http.ResponseWriter, r *http.Request, t *Target, path string, stripAuth bool) {
+	c := g.newCall(r, t, path, stripAuth)
+	w.Header().Set(client.RequestIDHeader, c.exec.RequestID)
+	cfg := t.Pool.Deployment().Config
+
+	// The timeout covers the whole call: the wait in the queue, the cold
+	// start, and the function's work.
+	ctx, cancel := context.WithTimeout(r.Context(), cfg.Limits.Timeout.D())
+	defer cancel()
+	c.ctx = ctx
+
+	if r.ContentLength > c.maxRequest {
+		c.reject(w, http.StatusRequestEntityTooLarge, fmt.Sprintf(
+			"request body of %d bytes is over the limit of %d KiB of function %s",
+			r.ContentLength, cfg.Limits.MaxRequestKB, t.Name))
+		g.rec.RecordExecution(c.finish(g.now()))
+		return
+	}
+
+	lease, err := g.acquire(ctx, c)
+	if err != nil {
+		g.acquireError(w, c, err)
+		g.rec.RecordExecution(c.finish(g.now()))
+		return
+	}
+	c.lease = lease
+	c.exec.InstanceID = lease.Instance().Name()
+	c.exec.DeploymentID = c.target.Pool.Deployment().DeploymentID
+	c.exec.ColdStart = lease.Cold
+
+	rw := &responseWriter{ResponseWriter: w}
+	in := r.WithContext(withCall(ctx, c))
+	if r.Body != nil && r.Body != http.NoBody {
+		in.Body = &limitedBody{rc: r.Body, c: c}
+	}
+	defer func() {
+		p := recover()
+		if p != nil && p != http.ErrAbortHandler {
+			panic(p)
+		}
+		if p != nil {
+			c.aborted()
+		}
+		c.exec.HTTPStatus = rw.status
+		c.exec.ResponseBytes = rw.n
+		lease.Release(c.broken, c.finish(g.now()))
+		if p != nil {
+			panic(p)
+		}
+	}()
+	g.proxy.ServeHTTP(rw, in)
+}
+
+// acquire reserves an instance slot. When the version was replaced while
+// the call waited, it retries once on the function's new version.
+func (g *Gateway) acquire(ctx context.Context, c *call) (*pool.Lease, error) {
+	lease, err := c.target.Pool.Acquire(ctx, c.exec.RequestID)
+	if !errors.Is(err, pool.ErrClosed) {
+		return lease, err
+	}
+	t, rerr := g.resolver.Resolve(ctx, c.target.Name)
+	if rerr != nil {
+		return nil, err
+	}
+	c.target = t
+	c.exec.FunctionID = t.FunctionID
+	return t.Pool.Acquire(ctx, c.exec.RequestID)
+}
+
+func (g *Gateway) acquireError(w http.ResponseWriter, c *call, err error) {
+	name := c.target.Name
+	sc := c.target.Pool.Deployment().Config.Scaling
+	switch {
+	case errors.Is(err, pool.ErrQueueFull), errors.Is(err, pool.ErrQueueTimeout):
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfter(sc)))
+		c.reject(w, http.StatusTooManyRequests, fmt.Sprintf(
+			"function %s is at capacity (%d instances, %d calls each): %v",
+			name, sc.MaxInstances, sc.Concurrency, err))
+	case errors.Is(err, context.DeadlineExceeded):
+		c.timeout(w)
+	case errors.Is(err, context.Canceled):
+		c.exec.Status = client.ExecutionRejected
+		c.exec.Error = "caller went away while queued"
+	case errors.Is(err, pool.ErrStartFailed):
+		c.fail(w, http.StatusBadGateway, fmt.Sprintf("function %s: %v", name, err))
+	default:
+		g.log.Error("acquire instance", "function", name, "error", err)
+		c.fail(w, http.StatusServiceUnavailable, fmt.Sprintf("function %s: %v", name, err))
+	}
+}
+
+// retryAfter suggests when to retry a call refused at capacity, in
+// seconds: a fraction of the queue timeout, at least one.
+func retryAfter(sc client.Scaling) int {
+	return max(1, int(sc.QueueTimeout.D()/(4*time.Second)))
+}
+
+// proxyError answers a call the proxy could not complete.
+func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	c := callFrom(r.Context())
+	name := c.target.Name
+	limits := c.target.Pool.Deployment().Config.Limits
+	switch {
+	case c.requestTooLarge.Load():
+		c.reject(w, http.StatusRequestEntityTooLarge, fmt.Sprintf(
+			"request body is over the limit of %d KiB of function %s", limits.MaxRequestKB, name))
+	case errors.Is(err, errResponseTooLarge):
+		c.fail(w, http.StatusRequestEntityTooLarge, fmt.Sprintf(
+			"response body is over the limit of %d KiB of function %s", limits.MaxResponseKB, name))
+	case errors.Is(c.ctx.Err(), context.DeadlineExceeded):
+		c.timeout(w)
+	case c.ctx.Err() != nil:
+		c.exec.Status = client.ExecutionError
+		c.exec.Error = "caller went away"
+	default:
+		c.broken = true
+		reason := c.lease.Instance().ExitReason(2 * time.Second)
+		if reason == "" {
+			reason = "closed the connection without answering: " + err.Error()
+		}
+		g.log.Warn("call failed", "function", name, "instance", c.exec.InstanceID,
+			"request_id", c.exec.RequestID, "reason", reason)
+		c.fail(w, http.StatusBadGateway, fmt.Sprintf("function %s instance failed: %s", name, reason))
+	}
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# demo.sh is the main job on the embedded defaults, from a fresh machine:
+# make it ready, build the binaries, start the backend (SQLite, and a
+# Podman service it starts itself), register a demo account, deploy
+# examples/hello with the CLI, and call it with curl. The backend keeps
+# running afterwards; the script prints how to use and stop it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH=$PATH:/usr/local/go/bin
+
+scripts/setup.sh
+make build >&2
+
+data=${CONTAINERPUB_DATA_DIR:-$HOME/.local/share/containerpub}
+addr=${CONTAINERPUB_ADDR:-127.0.0.1:8080}
+url=http://$addr
+mkdir -p "$data"
+log=$data/backend.log
+
+if ! curl -fsS "$url/healthz" >/dev/null 2>&1; then
+	echo "starting the backend on $url (log: $log)" >&2
+	CONTAINERPUB_DATA_DIR=$data CONTAINERPUB_ADDR=$addr \
+		nohup bin/dart_cloud_backend >>"$log" 2>&1 &
+	echo $! >"$data/backend.pid"
+fi
+for _ in $(seq 1 300); do
+	curl -fsS "$url/readyz" >/dev/null 2>&1 && break
+	sleep 0.2
+done
+curl -fsS "$url/readyz" >/dev/null || { echo "backend not ready; see $log" >&2; exit 1; }
+
+export DART_CLOUD_URL=$url
+email=demo@example.com
+password=demo-password
+# The password is read from standard input, never from a flag.
+echo "$password" | bin/dart_cloud login --email "$email" >/dev/null 2>&1 ||
+	echo "$password" | bin/dart_cloud register --email "$email"
+
+echo "deploying examples/hello (the first build on a machine also makes the Go builder image: about a minute)" >&2
+bin/dart_cloud deploy examples/hello
+
+echo >&2
+echo "calling it: curl $url/f/hello/?name=ContainerPub" >&2
+curl -fsS "$url/f/hello/?name=ContainerPub"
+echo
+echo "backend running at $url (pid $(cat "$data/backend.pid" 2>/dev/null || echo '?'), log $log)" >&2
+echo "stop it with: kill \$(cat $data/backend.pid)" >&2
