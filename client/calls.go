@@ -11,8 +11,9 @@ import (
 
 // Invoke calls fn at its root path through the management API with the
 // owner's token, sending body and header. It returns the function's own
-// answer whatever its status; the caller must close the body. Only a
-// request that could not be made is an error.
+// answer whatever its status; the caller must close the body. A request
+// that could not be made, or an error answer the platform wrote itself
+// (see ErrorHeader), is an error.
 func (c *Client) Invoke(
 	ctx context.Context, fn string, body io.Reader, header http.Header,
 ) (*http.Response, error) {
@@ -22,13 +23,28 @@ func (c *Client) Invoke(
 		return nil, err
 	}
 	copyHeader(req.Header, header)
-	return c.send(req)
+	return c.sendCall(req)
+}
+
+// sendCall sends a call and turns the platform's own error answers into
+// an *APIError, leaving the function's answers, errors included, alone.
+func (c *Client) sendCall(req *http.Request) (*http.Response, error) {
+	resp, err := c.send(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode >= 400 && resp.Header.Get(ErrorHeader) != "" {
+		defer resp.Body.Close()
+		return nil, checkResponse(resp)
+	}
+	return resp, nil
 }
 
 // Call sends a request to the function called name through the gateway
 // at /f/{name}/{path}. path is written as in a URL, already escaped, and
 // may carry a query ("items/42?full=1"). Like Invoke, it returns the
-// function's answer whatever its status; the caller must close the body.
+// function's answer whatever its status, and the platform's own error
+// answers as errors; the caller must close the body.
 // The client's token is sent, so a private function of its owner answers.
 func (c *Client) Call(
 	ctx context.Context, method, name, path string, body io.Reader, header http.Header,
@@ -42,7 +58,7 @@ func (c *Client) Call(
 		return nil, err
 	}
 	copyHeader(req.Header, header)
-	return c.send(req)
+	return c.sendCall(req)
 }
 
 // callURL builds the gateway URL of a call, refusing a path that would

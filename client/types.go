@@ -62,6 +62,11 @@ const (
 // gateway to the function and into every record of the call.
 const RequestIDHeader = "X-Request-Id"
 
+// ErrorHeader is set on error answers the platform writes itself, so that
+// a caller can tell them from a function's own answer of the same status:
+// no such function, over capacity, timed out, instance crashed.
+const ErrorHeader = "X-Containerpub-Error"
+
 // Error is the body of every error response of the API.
 type Error struct {
 	// Message says what was wrong, for a person to read.

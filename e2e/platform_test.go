@@ -176,7 +176,7 @@ func testRecords(t *testing.T, u *user, reqID string) {
 // compiler's message and fail, and version 1 must keep answering.
 func testFailedBuild(t *testing.T, b *backend, u *user) {
 	dir := copyTree(t, filepath.Join(repoRoot, "examples/hello"))
-	src := filepath.Join(dir, "hello.go")
+	src := filepath.Join(dir, "handler.go")
 	data, err := os.ReadFile(src)
 	if err != nil {
 		t.Fatal(err)

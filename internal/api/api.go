@@ -152,6 +152,7 @@ func (a *API) writeErr(w http.ResponseWriter, r *http.Request, err error) {
 		a.log.Debug("request refused", "method", r.Method, "path", r.URL.Path,
 			"status", status, "error", err)
 	}
+	w.Header().Set(client.ErrorHeader, "1")
 	writeJSON(w, status, client.Error{Message: msg})
 }
 

@@ -360,6 +360,10 @@ const maxCompilerLines = 10
 
 var compilerLinePattern = regexp.MustCompile(`^(\S+\.go:\d+(:\d+)?: .+|go: .+)$`)
 
+// goProgressLine matches the go command's progress notes, which are no
+// reason for a failure.
+var goProgressLine = regexp.MustCompile(`^go: (downloading|finding|found|extracting|added|upgraded) `)
+
 func (c *compilerLines) Write(p []byte) (int, error) {
 	c.partial = append(c.partial, p...)
 	for {
@@ -369,7 +373,8 @@ func (c *compilerLines) Write(p []byte) (int, error) {
 		}
 		line := strings.TrimSpace(string(c.partial[:i]))
 		c.partial = c.partial[i+1:]
-		if len(c.lines) < maxCompilerLines && compilerLinePattern.MatchString(line) {
+		if len(c.lines) < maxCompilerLines && compilerLinePattern.MatchString(line) &&
+			!goProgressLine.MatchString(line) {
 			c.lines = append(c.lines, line)
 		}
 	}

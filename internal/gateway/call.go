@@ -161,6 +161,7 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set(client.ErrorHeader, "1")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(client.Error{Message: msg})
 }

@@ -40,7 +40,9 @@ for standard input. Without a Content-Type header, a body that is valid
 JSON is sent as application/json, any other as application/octet-stream.
 
 The exit code is 0 whenever the function answered, whatever the HTTP
-status; it is 1 only when the call could not be made.`,
+status; it is 1 when the call could not be made or the platform answered
+in the function's place (no such function, over capacity, timed out,
+instance crashed).`,
 		Args: needArgs("FUNCTION"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, _, err := a.loggedIn()
