@@ -148,7 +148,7 @@ func (c *goChecker) rootFiles() (files []*ast.File, broken bool) {
 	ctxt := c.buildContext()
 	for _, e := range entries {
 		name := e.Name()
-		if !e.Type().IsRegular() || !isCompiledGoFile(name) {
+		if !isCompiledGoFile(name) || !c.isRegular(name, e) {
 			continue
 		}
 		if ok, err := ctxt.MatchFile(".", name); err != nil || !ok {
@@ -164,6 +164,19 @@ func (c *goChecker) rootFiles() (files []*ast.File, broken bool) {
 		}
 	}
 	return files, broken
+}
+
+// isRegular reports whether an entry is a regular file or a symbolic
+// link to one, as go build reads both.
+func (c *goChecker) isRegular(name string, e fs.DirEntry) bool {
+	if e.Type().IsRegular() {
+		return true
+	}
+	if e.Type()&fs.ModeSymlink == 0 {
+		return false
+	}
+	info, err := fs.Stat(c.fsys, name)
+	return err == nil && info.Mode().IsRegular()
 }
 
 // buildContext matches files as a linux build with CGO_ENABLED=0 does,
@@ -303,7 +316,7 @@ func (c *goChecker) scanTree() {
 		if name == ".env" {
 			c.warnf(token.NoPos, "%s: .env files are uploaded as plain source, not loaded: set variables under env in %s", p, ManifestFile)
 		}
-		if d.Type().IsRegular() && isCompiledGoFile(name) {
+		if isCompiledGoFile(name) && c.isRegular(p, d) {
 			c.scanFile(p)
 		}
 		return nil

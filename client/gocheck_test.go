@@ -3,6 +3,8 @@ package client
 import (
 	"go/parser"
 	"go/token"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -320,4 +322,25 @@ func FuzzCheckGo(f *testing.F) {
 			t.Fatalf("CheckGo passed a file without Handle or net/http: %q", src)
 		}
 	})
+}
+
+// TestCheckGoSymlinkedFile checks that a root file reached through a
+// symbolic link counts, as it does for go build.
+func TestCheckGoSymlinkedFile(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte(goMod), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "impl"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "impl", "handler.go.txt"), []byte(goodHandle), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("impl/handler.go.txt", filepath.Join(dir, "handler.go")); err != nil {
+		t.Fatal(err)
+	}
+	if got := CheckGo(os.DirFS(dir)); !got.OK() {
+		t.Errorf("CheckGo() errors = %q, want none", got.Errors)
+	}
 }

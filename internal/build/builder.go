@@ -253,8 +253,11 @@ func (b *Builder) Build(ctx context.Context, job Job, log io.Writer) (string, er
 	if err := job.validate(); err != nil {
 		return "", err
 	}
-	ctx, cancel := context.WithTimeout(ctx, b.policy.Go.BuildTimeout)
-	defer cancel()
+	if t := b.policy.Go.BuildTimeout; t > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, t)
+		defer cancel()
+	}
 	start := time.Now()
 	builder, err := b.EnsureBuilderImage(ctx, log)
 	if err != nil {

@@ -427,7 +427,7 @@ func TestJobValidate(t *testing.T) {
 func TestCompilerLines(t *testing.T) {
 	var c compilerLines
 	// Written in pieces that split lines, as a stream would.
-	for _, piece := range []string{"STEP 1\n# example.com/x\n./a.", "go:3:1: syntax error\ngo: downloading x v1\n", "plain line\nb.go:9: bad"} {
+	for _, piece := range []string{"STEP 1\n# example.com/x\n./a.", "go:3:1: syntax error\ngo: downloading x v1\n", "go: x@v1: 404\nplain line\nb.go:9: bad"} {
 		c.Write([]byte(piece))
 	}
 	c.Write([]byte("\n"))

@@ -36,7 +36,9 @@ type member struct {
 	link string
 }
 
-func file(name, body string) member { return member{name: name, body: body, mode: 0o644, typ: tar.TypeReg} }
+func file(name, body string) member {
+	return member{name: name, body: body, mode: 0o644, typ: tar.TypeReg}
+}
 
 func dir(name string) member { return member{name: name, mode: 0o755, typ: tar.TypeDir} }
 

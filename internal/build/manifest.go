@@ -102,7 +102,8 @@ type GoPolicy struct {
 	// BuildMemoryBytes caps the memory of a function build; 0 is no cap.
 	// Default 2 GiB.
 	BuildMemoryBytes int64
-	// BuildTimeout stops a function build that runs longer. Default 10m.
+	// BuildTimeout stops a function build that runs longer; 0 is no
+	// limit. Default 10m.
 	BuildTimeout time.Duration
 }
 

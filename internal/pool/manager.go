@@ -317,6 +317,13 @@ func (m *Manager) exitReason(ctx context.Context, inst *Instance) string {
 		return "output stream closed while the process runs"
 	case st.Error != "":
 		return st.Error
+	case st.ExitCode == 137:
+		// The platform kills only instances it has retired, which are
+		// never asked why; some kernels (cgroup v1 hybrid) do not report
+		// the OOM kill itself, so a SIGKILL is taken for what it almost
+		// always is.
+		return fmt.Sprintf("killed by SIGKILL: out of memory (limit %d MiB)",
+			inst.pool.dep.Config.Limits.MemoryMB)
 	case st.ExitCode > 128:
 		return fmt.Sprintf("killed by signal %d", st.ExitCode-128)
 	default:

@@ -1,0 +1,112 @@
+// Package function is a test function whose paths act out what the
+// execution engine must cope with: slow starts, long and streamed
+// answers, crashes, memory exhaustion and huge or binary output.
+package function
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// started is when the instance started: it tells instances apart.
+var started = time.Now().UnixNano()
+
+func init() {
+	if d, err := time.ParseDuration(os.Getenv("SLOW_START")); err == nil {
+		time.Sleep(d)
+	}
+}
+
+// Handle dispatches on the first path segment.
+func Handle(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	switch strings.Trim(r.URL.Path, "/") {
+	case "echo":
+		echo(w, r)
+	case "body":
+		// Read it all first: an HTTP/1 server may stop reading the
+		// request once the response has started.
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", r.Header.Get("Content-Type"))
+		w.Write(body)
+		fmt.Printf("echoed %d bytes\n", len(body))
+	case "sleep":
+		d, _ := time.ParseDuration(q.Get("d"))
+		select {
+		case <-time.After(d):
+			fmt.Fprintf(w, "slept %s\n", d)
+		case <-r.Context().Done():
+			fmt.Println("sleep cancelled")
+		}
+	case "sse":
+		sse(w, r)
+	case "big":
+		n, _ := strconv.Atoi(q.Get("n"))
+		if q.Get("chunked") == "" {
+			w.Header().Set("Content-Length", strconv.Itoa(n))
+		}
+		w.Write(make([]byte, n))
+	case "crash":
+		fmt.Println("crashing now")
+		os.Exit(3)
+	case "oom":
+		var hog [][]byte
+		for {
+			b := make([]byte, 1<<20)
+			for i := range b {
+				b[i] = 1
+			}
+			hog = append(hog, b)
+		}
+	case "biglog":
+		os.Stdout.Write([]byte(strings.Repeat("x", 1<<20) + "\n"))
+		fmt.Fprintln(w, "logged a megabyte")
+	case "binlog":
+		os.Stdout.Write([]byte{0, 1, 2, 0xff, 0xfe, '\n', 0x80, 0x1e, 'z', '\n'})
+		fmt.Fprintln(w, "logged binary")
+	case "log":
+		fmt.Println("out:", q.Get("msg"))
+		fmt.Fprintln(os.Stderr, "err:", q.Get("msg"))
+		fmt.Fprintln(w, "logged", q.Get("msg"))
+	default:
+		http.Error(w, "no such path", http.StatusNotFound)
+	}
+}
+
+func echo(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Behave", "yes")
+	json.NewEncoder(w).Encode(map[string]any{
+		"method":   r.Method,
+		"path":     r.URL.Path,
+		"query":    r.URL.RawQuery,
+		"headers":  r.Header,
+		"body":     string(body),
+		"instance": started,
+	})
+}
+
+func sse(w http.ResponseWriter, r *http.Request) {
+	n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+	gap, _ := time.ParseDuration(r.URL.Query().Get("gap"))
+	w.Header().Set("Content-Type", "text/event-stream")
+	f := w.(http.Flusher)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			time.Sleep(gap)
+		}
+		fmt.Fprintf(w, "data: event %d\n\n", i)
+		f.Flush()
+	}
+}
