@@ -28,6 +28,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/containerpub/containerpub/client"
+	"github.com/containerpub/containerpub/internal/build"
 	"github.com/containerpub/containerpub/internal/runtime/podman"
 )
 
@@ -265,8 +266,22 @@ func newUser(t *testing.T, b *backend) *user {
 	if !strings.Contains(out, "registered") {
 		t.Fatalf("register said %q", out)
 	}
+	me, err := u.api(t).Me(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each user gets build caches of about 100 MB; a test run makes many.
+	t.Cleanup(func() {
+		goCache, modCache := build.CacheIDs(me.ID)
+		for _, id := range []string{goCache, modCache} {
+			os.RemoveAll(filepath.Join(buildahCacheDir, id))
+		}
+	})
 	return u
 }
+
+// buildahCacheDir is where Podman, run as root, keeps build cache mounts.
+const buildahCacheDir = "/var/tmp/buildah-cache"
 
 // run runs the CLI as this user with stdin and returns its output and
 // exit code.

@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 export PATH=$PATH:/usr/local/go/bin
 
 scripts/setup.sh
-make build >&2
+echo "building bin/dart_cloud_backend and bin/dart_cloud" >&2
+CGO_ENABLED=0 go build -trimpath -o bin/ ./cmd/dart_cloud_backend ./cmd/dart_cloud
 
 data=${CONTAINERPUB_DATA_DIR:-$HOME/.local/share/containerpub}
 addr=${CONTAINERPUB_ADDR:-127.0.0.1:8080}

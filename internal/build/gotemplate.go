@@ -279,14 +279,22 @@ func ownerCacheKey(owner string) string {
 	return "h" + hex.EncodeToString(sum[:8])
 }
 
+// CacheIDs returns the ids of an owner's build cache mounts: the Go
+// build cache and the module cache. Buildah keeps each in a directory of
+// that name under its cache root (/var/tmp/buildah-cache for root).
+func CacheIDs(ownerID string) (goCache, modCache string) {
+	key := ownerCacheKey(ownerID)
+	return "containerpub-gocache-" + key, "containerpub-gomod-" + key
+}
+
 // renderGoContainerfile returns the Containerfile of a function build.
 func renderGoContainerfile(builder, ownerID string) ([]byte, error) {
-	key := ownerCacheKey(ownerID)
+	goCache, modCache := CacheIDs(ownerID)
 	var buf bytes.Buffer
 	err := goContainerfile.Execute(&buf, map[string]string{
 		"Builder":  builder,
-		"GoCache":  "containerpub-gocache-" + key,
-		"ModCache": "containerpub-gomod-" + key,
+		"GoCache":  goCache,
+		"ModCache": modCache,
 		"Flags":    goBuildFlags,
 		"MainDir":  client.GoMainDir,
 	})

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,8 +32,10 @@ const (
 	EnvBuildWorkers  = "CONTAINERPUB_BUILD_WORKERS"
 	EnvBuildTimeout  = "CONTAINERPUB_BUILD_TIMEOUT"
 	EnvGoProxy       = "CONTAINERPUB_GOPROXY"
+	EnvGoSumDB       = "CONTAINERPUB_GOSUMDB"
 	EnvGoBuilder     = "CONTAINERPUB_GO_BUILDER_IMAGE"
 	EnvGoRoot        = "CONTAINERPUB_GOROOT"
+	EnvDebugAddr     = "CONTAINERPUB_DEBUG_ADDR"
 	EnvPrepared      = "CONTAINERPUB_PREPARED"
 	EnvStartTimeout  = "CONTAINERPUB_START_TIMEOUT"
 )
@@ -75,6 +78,9 @@ type Config struct {
 	// dependencies. Default: the backend's own GOPROXY, else
 	// https://proxy.golang.org,direct.
 	GoProxy string
+	// GoSumDB is the GOSUMDB of Go builds. Default: the backend's own
+	// GOSUMDB, else Go's default (sum.golang.org).
+	GoSumDB string
 	// GoBuilderImage is an image with a Go toolchain for builds. Empty
 	// (the default) makes one from the backend's own Go toolchain.
 	GoBuilderImage string
@@ -88,6 +94,9 @@ type Config struct {
 	// StartTimeout bounds an instance's start until it listens.
 	// Default 30s.
 	StartTimeout time.Duration
+	// DebugAddr, when set, serves Go's profiler (net/http/pprof) on a
+	// second listener, which must be a loopback address. Default off.
+	DebugAddr string
 }
 
 // Parse reads the configuration from args (without the program name) and
@@ -116,10 +125,12 @@ func Parse(args []string, getenv func(string) string, out io.Writer) (Config, er
 	fs.IntVar(&c.BuildWorkers, "build-workers", e.int(EnvBuildWorkers, 1), "builds at once ($"+EnvBuildWorkers+")")
 	fs.DurationVar(&c.BuildTimeout, "build-timeout", e.dur(EnvBuildTimeout, 15*time.Minute), "limit of one build ($"+EnvBuildTimeout+")")
 	fs.StringVar(&c.GoProxy, "goproxy", e.str(EnvGoProxy, def.GoProxy), "GOPROXY for Go builds ($"+EnvGoProxy+")")
+	fs.StringVar(&c.GoSumDB, "gosumdb", e.str(EnvGoSumDB, getenv("GOSUMDB")), "GOSUMDB for Go builds ($"+EnvGoSumDB+")")
 	fs.StringVar(&c.GoBuilderImage, "go-builder-image", e.str(EnvGoBuilder, ""), "Go builder image; empty makes one ($"+EnvGoBuilder+")")
 	fs.StringVar(&c.GoRoot, "goroot", e.str(EnvGoRoot, ""), "Go toolchain for the builder image ($"+EnvGoRoot+")")
 	fs.IntVar(&c.Prepared, "prepared", e.int(EnvPrepared, 1), "prepared containers per active version ($"+EnvPrepared+")")
 	fs.DurationVar(&c.StartTimeout, "start-timeout", e.dur(EnvStartTimeout, 30*time.Second), "instance start limit ($"+EnvStartTimeout+")")
+	fs.StringVar(&c.DebugAddr, "debug-addr", e.str(EnvDebugAddr, ""), "loopback address for the Go profiler; empty is off ($"+EnvDebugAddr+")")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
@@ -195,6 +206,12 @@ func (c Config) validate() error {
 	case "text", "json":
 	default:
 		errs = append(errs, fmt.Errorf("log format %q: want text or json", c.LogFormat))
+	}
+	if c.DebugAddr != "" {
+		host, _, err := net.SplitHostPort(c.DebugAddr)
+		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+			errs = append(errs, fmt.Errorf("debug addr %q: must be a loopback IP and port, such as 127.0.0.1:6060", c.DebugAddr))
+		}
 	}
 	if !filepath.IsAbs(c.DataDir) {
 		errs = append(errs, fmt.Errorf("data dir %q: must be an absolute path", c.DataDir))

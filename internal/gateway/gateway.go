@@ -64,9 +64,13 @@ type Gateway struct {
 func New(res Resolver, auth Authenticator, rec Recorder, logger *slog.Logger) *Gateway {
 	g := &Gateway{resolver: res, auth: auth, rec: rec, log: logger, now: time.Now}
 	g.proxy = &httputil.ReverseProxy{
-		Rewrite:        rewrite,
-		Transport:      instanceTransport{},
-		FlushInterval:  -1,
+		Rewrite:   rewrite,
+		Transport: instanceTransport{},
+		// No periodic flushing: the proxy flushes at once by itself for
+		// responses without a length and for server-sent events, so a
+		// streamed answer reaches the caller as the function writes it,
+		// while a plain answer leaves in one write, not two.
+		FlushInterval:  0,
 		ModifyResponse: limitResponse,
 		ErrorHandler:   g.proxyError,
 		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelDebug),

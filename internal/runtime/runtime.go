@@ -128,6 +128,11 @@ type BuildSpec struct {
 	BuildArgs     map[string]string
 	// MemoryBytes caps the memory of the build's steps; 0 is no limit.
 	MemoryBytes int64
+	// KeepLayers keeps every step's result as an image so that a later
+	// build with the same steps reuses it. Without it only the final
+	// image remains: function builds, whose sources always differ, would
+	// otherwise leave a trail of unused intermediate images.
+	KeepLayers bool
 }
 
 // Driver runs containers. Implementations are safe for concurrent use and

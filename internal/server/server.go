@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"strings"
@@ -91,6 +92,9 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger, ready chan
 	policy.MaxUploadBytes = int64(cfg.MaxUploadMB) << 20
 	policy.MaxUnpackedBytes = int64(cfg.MaxUnpackedMB) << 20
 	policy.Go.GOPROXY = cfg.GoProxy
+	if cfg.GoSumDB != "" {
+		policy.Go.GOSUMDB = cfg.GoSumDB
+	}
 	policy.Go.BuilderImage = cfg.GoBuilderImage
 	policy.Go.GOROOT = cfg.GoRoot
 	policy.Go.BuildTimeout = cfg.BuildTimeout
@@ -121,6 +125,9 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger, ready chan
 	}).Handler()
 
 	return serve(ctx, cfg, logger, handler, ready, func(bg context.Context) {
+		if cfg.DebugAddr != "" {
+			go serveDebug(bg, cfg.DebugAddr, logger)
+		}
 		go pools.Run(bg)
 		go deploys.Run(bg)
 		go warmBuilder(bg, builder, logger)
@@ -132,6 +139,25 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger, ready chan
 			logger.Error("write pending records", "error", err)
 		}
 	})
+}
+
+// serveDebug serves Go's profiler on a loopback address until ctx ends.
+func serveDebug(ctx context.Context, addr string, logger *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	logger.Info("profiler listening", "addr", addr)
+	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		logger.Error("profiler", "error", err)
+	}
 }
 
 // preparedSetting maps the config's "0 means none" to the pool's

@@ -91,8 +91,9 @@ func buildOK(t *testing.T, d *Driver, name, containerfile string, bb []byte) str
 	tag := "localhost/containerpub-runtimetest/" + name + ":" + strings.ReplaceAll(t.Name(), "/", "-")
 	var log bytes.Buffer
 	_, err := d.Build(t.Context(), runtime.BuildSpec{
-		Tag:     tag,
-		Context: tarContext(t, map[string][]byte{"Containerfile": []byte(containerfile), "busybox": bb}),
+		Tag:        tag,
+		Context:    tarContext(t, map[string][]byte{"Containerfile": []byte(containerfile), "busybox": bb}),
+		KeepLayers: true,
 	}, &log)
 	if err != nil {
 		t.Fatalf("Build(%s) = %v\n%s", tag, err, log.String())

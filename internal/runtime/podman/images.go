@@ -22,6 +22,7 @@ func (d *Driver) Build(ctx context.Context, spec runtime.BuildSpec, log io.Write
 		Labels:        spec.Labels,
 		BuildArgs:     spec.BuildArgs,
 		MemoryBytes:   spec.MemoryBytes,
+		KeepLayers:    spec.KeepLayers,
 	}, spec.Context, orDiscard(log))
 	if err != nil {
 		d.logger.Info("image build failed", "image", spec.Tag, "duration", time.Since(start), "error", err)

@@ -18,6 +18,7 @@ type buildParams struct {
 	Labels        map[string]string
 	BuildArgs     map[string]string
 	MemoryBytes   int64
+	KeepLayers    bool
 }
 
 // ociManifest is the OCI image format. The build endpoint defaults to
@@ -26,14 +27,14 @@ type buildParams struct {
 // OCI, does.
 const ociManifest = "application/vnd.oci.image.manifest.v1+json"
 
-// query writes p as the build endpoint's query string. Layers are cached
-// between builds, and intermediate containers are removed whether the
-// build succeeds or fails, so a failed build leaks nothing.
+// query writes p as the build endpoint's query string. Intermediate
+// containers are removed whether the build succeeds or fails, so a failed
+// build leaks nothing; step images are kept only when asked for.
 func (p buildParams) query() (url.Values, error) {
 	q := url.Values{
 		"t":            {p.Tag},
 		"outputformat": {ociManifest},
-		"layers":       {"true"},
+		"layers":       {strconv.FormatBool(p.KeepLayers)},
 		"rm":           {"true"},
 		"forcerm":      {"true"},
 	}

@@ -97,6 +97,7 @@ func TestBuildParamsQuery(t *testing.T) {
 		Labels:        map[string]string{"a": "b"},
 		BuildArgs:     map[string]string{"GO": "1.26"},
 		MemoryBytes:   1 << 30,
+		KeepLayers:    true,
 	}
 	q, err := p.query()
 	if err != nil {
