@@ -1,3 +1,3 @@
-module example.com/bench
+module example.com/benchfn
 
 go 1.22

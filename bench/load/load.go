@@ -41,6 +41,10 @@ type Config struct {
 	Warmup time.Duration
 	// Duration is how long the measured part lasts.
 	Duration time.Duration
+	// OnWindow, when set, is called as the measured window opens (with
+	// false) and as it closes (with true), from a goroutine of its own:
+	// the moments to read the counters of the process under load.
+	OnWindow func(closing bool)
 }
 
 // Result is what one run measured.
@@ -87,6 +91,9 @@ func Run(ctx context.Context, t Target, cfg Config) (Result, error) {
 
 	workers := make([]*worker, cfg.Workers)
 	var wg sync.WaitGroup
+	if cfg.OnWindow != nil {
+		wg.Go(func() { notifyWindow(ctx, begin, end, cfg.OnWindow) })
+	}
 	for i := range workers {
 		w := newWorker(t, req)
 		workers[i] = w
@@ -108,6 +115,20 @@ func Run(ctx context.Context, t Target, cfg Config) (Result, error) {
 		return res, fmt.Errorf("load run: %w", err)
 	}
 	return res, nil
+}
+
+// notifyWindow calls f at begin and at end, or not at all once ctx ends.
+func notifyWindow(ctx context.Context, begin, end time.Time, f func(closing bool)) {
+	for _, at := range []time.Time{begin, end} {
+		t := time.NewTimer(time.Until(at))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		f(at == end)
+	}
 }
 
 // worker is one caller with its own connection.

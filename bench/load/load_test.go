@@ -201,3 +201,36 @@ func TestRunStopsWhenContextEnds(t *testing.T) {
 		t.Errorf("Run took %v after its context ended, want it to stop promptly", d)
 	}
 }
+
+func TestRunCallsOnWindow(t *testing.T) {
+	_, srv := newServer(t, http.StatusOK, "ok")
+	var mu sync.Mutex
+	var got []bool
+	var times []time.Time
+	start := time.Now()
+	_, err := Run(context.Background(), Target{URL: srv.URL}, Config{
+		Workers: 1, Warmup: 100 * time.Millisecond, Duration: 200 * time.Millisecond,
+		OnWindow: func(closing bool) {
+			mu.Lock()
+			defer mu.Unlock()
+			got = append(got, closing)
+			times = append(times, time.Now())
+		},
+	})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if diff := cmp.Diff([]bool{false, true}, got); diff != "" {
+		t.Fatalf("OnWindow calls (-want +got):\n%s", diff)
+	}
+	if d := times[0].Sub(start); d < 100*time.Millisecond {
+		t.Errorf("window opened %v after the start, want after the 100ms warm-up", d)
+	}
+	// Timers never fire early, so the window closes no sooner than
+	// warm-up plus duration after the start.
+	if d := times[1].Sub(start); d < 300*time.Millisecond {
+		t.Errorf("window closed %v after the start, want at least 300ms", d)
+	}
+}

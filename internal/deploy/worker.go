@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/containerpub/containerpub/client"
 	"github.com/containerpub/containerpub/internal/build"
 	"github.com/containerpub/containerpub/internal/store"
 )
@@ -76,11 +77,13 @@ func (s *Service) work(ctx context.Context) {
 }
 
 // process builds a claimed deployment, starts its first instance, and
-// activates it. Any failure leaves the previous version active.
+// activates it. Any failure leaves the previous version active. A build
+// cut short because the backend is stopping stays claimed, and Recover
+// puts it back in the queue at the next start.
 func (s *Service) process(ctx context.Context, d store.Deployment) {
-	ctx, cancel := context.WithTimeout(ctx, s.opts.BuildTimeout)
+	bctx, cancel := context.WithTimeout(ctx, s.opts.BuildTimeout)
 	defer cancel()
-	fn, err := s.st.FunctionByID(ctx, d.FunctionID)
+	fn, err := s.st.FunctionByID(bctx, d.FunctionID)
 	if err != nil {
 		s.log.Error("build of a missing function", "deployment", d.ID, "error", err)
 		return
@@ -90,28 +93,40 @@ func (s *Service) process(ctx context.Context, d store.Deployment) {
 	start := s.now()
 	s.log.Info("build started", "function", fn.Name, "version", d.Version)
 
-	err = s.buildAndActivate(ctx, fn, d, log)
-	if err != nil {
-		fmt.Fprintf(log, "\ndeployment failed: %v\n", err)
-		log.Close()
-		reason := err.Error()
-		if ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded) {
-			reason = fmt.Sprintf("build did not finish within %s", s.opts.BuildTimeout)
-		}
-		// The record must be written even if the backend is stopping.
-		wctx, wcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer wcancel()
-		if ferr := s.st.FailDeployment(wctx, d.ID, reason, s.now()); ferr != nil {
-			s.log.Error("mark deployment failed", "deployment", d.ID, "error", ferr)
-		}
-		s.log.Warn("deployment failed", "function", fn.Name, "version", d.Version,
-			"duration", s.now().Sub(start), "error", err)
-		return
+	err = s.buildAndActivate(bctx, fn, d, log)
+	switch {
+	case err == nil:
+		s.log.Info("deployment active", "function", fn.Name, "version", d.Version,
+			"duration", s.now().Sub(start))
+	case ctx.Err() != nil:
+		fmt.Fprintf(log, "\nbuild interrupted: the backend is stopping; it will run again\n")
+		s.log.Info("build interrupted by shutdown; requeued at the next start",
+			"function", fn.Name, "version", d.Version)
+	default:
+		s.fail(ctx, fn, d, log, err, s.now().Sub(start))
 	}
-	s.log.Info("deployment active", "function", fn.Name, "version", d.Version,
-		"duration", s.now().Sub(start))
 }
 
+// fail records why a deployment failed.
+func (s *Service) fail(ctx context.Context, fn store.Function, d store.Deployment, log *buildLog, err error, took time.Duration) {
+	reason := err.Error()
+	if errors.Is(err, context.DeadlineExceeded) {
+		reason = fmt.Sprintf("build did not finish within %s", s.opts.BuildTimeout)
+	}
+	fmt.Fprintf(log, "\ndeployment failed: %s\n", reason)
+	log.Close()
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if ferr := s.st.FailDeployment(wctx, d.ID, reason, s.now()); ferr != nil && !errors.Is(ferr, store.ErrNotFound) {
+		s.log.Error("mark deployment failed", "deployment", d.ID, "error", ferr)
+	}
+	s.log.Warn("deployment failed", "function", fn.Name, "version", d.Version,
+		"duration", took, "error", err)
+}
+
+// buildAndActivate builds the image, starts the first instance and
+// switches the active version. On failure it removes what it made: the
+// image and the version's instances.
 func (s *Service) buildAndActivate(ctx context.Context, fn store.Function, d store.Deployment, log *buildLog) error {
 	image, err := s.builder.Build(ctx, build.Job{
 		FunctionID:   fn.ID,
@@ -121,21 +136,34 @@ func (s *Service) buildAndActivate(ctx context.Context, fn store.Function, d sto
 		ArchiveKey:   d.ArchiveKey,
 	}, log)
 	if err != nil {
-		return fmt.Errorf("build: %w", err)
-	}
-	if err := s.st.SetDeploymentImage(ctx, d.ID, image); err != nil {
-		return fmt.Errorf("record image: %w", err)
+		return err
 	}
 	d.ImageRef = image
+	if err := s.start(ctx, fn, d, log); err != nil {
+		// The function may be gone by now; its image must not stay.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if rerr := s.driver.RemoveImage(rctx, image); rerr != nil {
+			s.log.Error("remove image of failed deployment", "image", image, "error", rerr)
+		}
+		return err
+	}
+	return nil
+}
 
+// start records the image, starts the version's first instance and, once
+// it listens, makes the version active.
+func (s *Service) start(ctx context.Context, fn store.Function, d store.Deployment, log *buildLog) error {
+	if err := s.st.SetDeploymentImage(ctx, d.ID, d.ImageRef); err != nil {
+		return fmt.Errorf("record image: %w", err)
+	}
 	pd, err := poolDeployment(fn, d)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(log, "starting the first instance of version %d\n", d.Version)
 	started := s.now()
-	p := s.pools.Pool(pd)
-	if err := p.Warm(ctx); err != nil {
+	if err := s.pools.Pool(pd).Warm(ctx); err != nil {
 		s.pools.Discard(pd.DeploymentID)
 		return fmt.Errorf("first instance did not start: %w", err)
 	}
@@ -144,6 +172,12 @@ func (s *Service) buildAndActivate(ctx context.Context, fn store.Function, d sto
 	if err := s.st.ActivateDeployment(ctx, fn.ID, d.ID, s.now()); err != nil {
 		s.pools.Discard(pd.DeploymentID)
 		return fmt.Errorf("activate: %w", err)
+	}
+	// A delete that began during the build has removed, or will remove,
+	// the function's pools; this one must not outlive it.
+	if now, err := s.st.FunctionByID(ctx, fn.ID); err != nil || now.Status == client.FunctionDeleting {
+		s.pools.Discard(pd.DeploymentID)
+		return fmt.Errorf("function %s was deleted during the build", fn.Name)
 	}
 	s.pools.Activate(pd)
 	s.forget(fn.Name)

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -124,14 +125,17 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger, ready chan
 		Ready:      map[string]api.Pinger{"database": st, "runtime": driver},
 	}).Handler()
 
+	// Background work ends before the store it writes to is closed.
+	var background sync.WaitGroup
 	return serve(ctx, cfg, logger, handler, ready, func(bg context.Context) {
 		if cfg.DebugAddr != "" {
-			go serveDebug(bg, cfg.DebugAddr, logger)
+			background.Go(func() { serveDebug(bg, cfg.DebugAddr, logger) })
 		}
-		go pools.Run(bg)
-		go deploys.Run(bg)
-		go warmBuilder(bg, builder, logger)
+		background.Go(func() { pools.Run(bg) })
+		background.Go(func() { deploys.Run(bg) })
+		background.Go(func() { warmBuilder(bg, builder, logger) })
 	}, func() {
+		background.Wait()
 		pools.Close()
 		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/containerpub/containerpub/bench/load"
+)
+
+// addedP50 returns the median over run pairs of backend p50 minus direct
+// p50. Pairing runs that ran next to each other cancels slow drifts of
+// the machine's load.
+func (w warmResult) addedP50() time.Duration {
+	return time.Duration(medianOf(w.Runs, func(r warmRun) float64 {
+		return float64(r.Backend.Latency.Quantile(0.5) - r.Direct.Latency.Quantile(0.5))
+	}))
+}
+
+// share returns the median over run pairs of backend throughput divided
+// by direct throughput.
+func (w warmResult) share() float64 {
+	return medianOf(w.Runs, func(r warmRun) float64 {
+		if r.Direct.Throughput() == 0 {
+			return 0
+		}
+		return r.Backend.Throughput() / r.Direct.Throughput()
+	})
+}
+
+// cpuPerCall returns the median backend CPU time per call.
+func (w warmResult) cpuPerCall() time.Duration {
+	return time.Duration(medianOf(w.Runs, func(r warmRun) float64 { return float64(r.CPUPerCall()) }))
+}
+
+func (r *report) warmSection(p *printer) {
+	c := r.Config
+	p.f("## 1. Warm overhead\n")
+	p.f("Function `%s` (answers `ok`; concurrency 64, max_instances 1, cpus %d) has one instance, `%s`. "+
+		"The same Go load generator (one kept-alive connection per worker, fixed duration, "+
+		"latency histogram within 0.8%%) calls it directly on its unix socket and through the backend "+
+		"at `/f/%s/`, alternating: %d runs per path and concurrency, each %s after a %s warm-up. "+
+		"Figures are medians over the runs; added latency and throughput share are medians over "+
+		"each direct run and the backend run after it. Backend CPU is utime+stime of the backend "+
+		"process over the measured window, per call.\n",
+		fnWarm, r.Machine.Cores, r.WarmInstance, fnWarm, c.WarmRuns, c.WarmDuration, c.WarmWarmup)
+	p.table("c", "path", "p50", "p90", "p99", "calls/s", "errors")
+	for _, w := range r.Warm {
+		for _, side := range []struct {
+			name string
+			get  func(warmRun) load.Result
+		}{
+			{"direct", func(x warmRun) load.Result { return x.Direct }},
+			{"backend", func(x warmRun) load.Result { return x.Backend }},
+		} {
+			q := func(f float64) string {
+				return fmtMS(time.Duration(medianOf(w.Runs, func(x warmRun) float64 {
+					return float64(side.get(x).Latency.Quantile(f))
+				})))
+			}
+			rps := medianOf(w.Runs, func(x warmRun) float64 { return side.get(x).Throughput() })
+			var errs uint64
+			for _, x := range w.Runs {
+				errs += side.get(x).Errors
+			}
+			p.row(fmt.Sprint(w.Concurrency), side.name, q(0.5), q(0.9), q(0.99), fmt.Sprintf("%.0f", rps), fmt.Sprint(errs))
+		}
+	}
+	p.f("")
+	p.table("c", "added at p50", "backend / direct throughput", "backend CPU per call")
+	for _, w := range r.Warm {
+		p.row(fmt.Sprint(w.Concurrency), fmtMS(w.addedP50()), fmtPct(w.share()), fmtMicros(w.cpuPerCall()))
+	}
+	p.f("\nEvery run:\n")
+	p.table("c", "run", "direct p50", "backend p50", "direct calls/s", "backend calls/s", "backend CPU per call", "first error")
+	for _, w := range r.Warm {
+		for i, x := range w.Runs {
+			p.row(fmt.Sprint(w.Concurrency), fmt.Sprint(i+1),
+				fmtMS(x.Direct.Latency.Quantile(0.5)), fmtMS(x.Backend.Latency.Quantile(0.5)),
+				fmt.Sprintf("%.0f", x.Direct.Throughput()), fmt.Sprintf("%.0f", x.Backend.Throughput()),
+				fmtMicros(x.CPUPerCall()), firstError(x.Direct.FirstError, x.Backend.FirstError))
+		}
+	}
+	p.f("")
+}
+
+func firstError(errs ...string) string {
+	for _, e := range errs {
+		if e != "" {
+			return strings.ReplaceAll(e, "|", "/")
+		}
+	}
+	return "-"
+}
+
+func (r *report) coldSection(p *printer) {
+	ds := r.Cold.ttfbs()
+	p.f("## 2. Cold start\n")
+	p.f("Function `%s` (idle_timeout 1s, default scaling). Before each of %d runs, cpbench waits "+
+		"(polling the Podman API) until none of its containers runs and an initialised prepared "+
+		"container exists, then times one GET from sending the request to the first byte of the "+
+		"answer (httptrace GotFirstResponseByte), on a new connection.\n", fnCold, len(ds))
+	p.table("p50", "p95", "min", "max", "records not cold_start", "records missing", "recorded duration p50")
+	p.row(fmtMS(percentile(ds, 0.5)), fmtMS(percentile(ds, 0.95)), fmtMS(percentile(ds, 0)),
+		fmtMS(percentile(ds, 1)), fmt.Sprint(r.Cold.NotCold), fmt.Sprint(r.Cold.Missing),
+		fmtMS(percentile(r.Cold.Recorded, 0.5)))
+	all := make([]string, len(ds))
+	for i, d := range ds {
+		all[i] = fmt.Sprintf("%.1f", float64(d)/float64(time.Millisecond))
+	}
+	p.f("\nEvery run, in ms, in order: %s\n", strings.Join(all, ", "))
+}
+
+func (r *report) burstSection(p *printer) {
+	p.f("## 3. Burst\n")
+	p.f("Function `%s` (concurrency 1, max_instances 10, idle_timeout 1s). Once it has scaled to "+
+		"zero, %d goroutines, each with a connection of its own, are released together; latency "+
+		"is from sending to the last byte of the answer. Instances are counted from the execution "+
+		"records' instance_id (served by) and from the function's running containers right after "+
+		"the burst (started). The recorded duration is the records' own: from the gateway taking "+
+		"the call, after the function's lookup, to the last byte.\n", fnBurst, r.Config.BurstCalls)
+	p.table("burst", "errors", "served by", "started", "records cold_start", "records missing", "p50", "max",
+		"recorded p50", "recorded max", "first error")
+	for i, b := range r.Burst {
+		ds := make([]time.Duration, len(b.Calls))
+		for j, c := range b.Calls {
+			ds[j] = c.Latency
+		}
+		p.row(fmt.Sprint(i+1), fmt.Sprint(b.Errors), fmt.Sprint(b.Instances), fmt.Sprint(b.Running), fmt.Sprint(b.Cold),
+			fmt.Sprint(b.Missing), fmtMS(percentile(ds, 0.5)), fmtMS(percentile(ds, 1)),
+			fmtMS(percentile(b.Recorded, 0.5)), fmtMS(percentile(b.Recorded, 1)), firstError(b.FirstError))
+	}
+	p.f("")
+}
+
+func (r *report) deploySection(p *printer) {
+	d := r.Deploy
+	p.f("## 4. Deploy\n")
+	p.f("Wall time of `dart_cloud deploy --force examples/hello` from start to exit (pack, upload, "+
+		"build, start, active), %d runs after one warm-up deploy (%s) that filled the account's "+
+		"build cache.\n", len(d.Runs), fmtSec(d.Warmup))
+	runs := make([]string, len(d.Runs))
+	for i, x := range d.Runs {
+		runs[i] = fmtSec(x)
+	}
+	p.table("median", "min", "max", "runs")
+	p.row(fmtSec(time.Duration(medianOf(d.Runs, durF))), fmtSec(percentile(d.Runs, 0)),
+		fmtSec(percentile(d.Runs, 1)), strings.Join(runs, ", "))
+	p.f("")
+}
+
+func (r *report) memorySection(p *printer) {
+	m := r.Memory
+	p.f("## 5. Memory\n")
+	p.f("Backend: VmRSS of the backend process, idle after the deploys (median of %d samples) and "+
+		"the peak sampled every %s during the backend runs at c=%d. Instances: PSS "+
+		"(/proc/<pid>/smaps_rollup) of the container's process and of its conmon, the pids read "+
+		"from the libpod inspect answer. A function scaled to zero keeps one prepared container: "+
+		"its conmon and the `runc init` waiting to start the function.\n",
+		idleSamples, rssInterval, warmConcurrency[len(warmConcurrency)-1])
+	p.table("what", "figure")
+	p.row("backend RSS idle", fmtMiB(m.BackendIdle))
+	p.row(fmt.Sprintf("backend RSS peak during the backend runs at c=%d", warmConcurrency[len(warmConcurrency)-1]),
+		fmtMiB(m.BackendPeak))
+	p.row("backend RSS peak over the whole run (builds included)", fmtMiB(m.BackendRunPeak))
+	p.f("")
+	p.table("container", "state", "process PSS", "conmon PSS", "total")
+	for _, c := range m.Running {
+		memRow(p, c.Function+" (after warm load)", c)
+	}
+	fresh := make([]containerMemory, 0, len(r.Cold.Runs))
+	for _, c := range r.Cold.Runs {
+		fresh = append(fresh, c.Instance)
+	}
+	if len(fresh) > 0 {
+		memRow(p, fmt.Sprintf("%s fresh after a cold call (median of %d)", fnCold, len(fresh)), medianMemory(fresh))
+	}
+	for _, c := range m.Prepared {
+		memRow(p, c.Function+" prepared", c)
+	}
+	p.f("")
+	if len(r.Profiles) > 0 {
+		p.f("CPU profiles of the backend under warm load, taken after the measured runs: %s\n",
+			strings.Join(r.Profiles, ", "))
+	}
+}
+
+func memRow(p *printer, name string, c containerMemory) {
+	p.row(name, c.Status, fmtMiB(c.Process), fmtMiB(c.Conmon), fmtMiB(c.Total()))
+}
+
+// medianMemory returns the median of each figure of ms.
+func medianMemory(ms []containerMemory) containerMemory {
+	return containerMemory{
+		Function: ms[0].Function,
+		Status:   ms[0].Status,
+		Process:  int64(medianOf(ms, func(m containerMemory) float64 { return float64(m.Process) })),
+		Conmon:   int64(medianOf(ms, func(m containerMemory) float64 { return float64(m.Conmon) })),
+	}
+}
