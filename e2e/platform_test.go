@@ -315,3 +315,26 @@ func copyTree(t *testing.T, src string) string {
 	}
 	return dst
 }
+
+// TestSameOwnerBuildsStayApart deploys two scaffolded functions whose
+// generated files have the same names and sizes, for one owner, whose
+// builds share a Go build cache: each must answer with its own code.
+func TestSameOwnerBuildsStayApart(t *testing.T) {
+	b := startBackend(t, "sqlite://"+filepath.Join(t.TempDir(), "e2e.db"))
+	u := newUser(t, b)
+	for _, name := range []string{"aaaa", "bbbb"} {
+		dir := filepath.Join(t.TempDir(), name)
+		u.mustRun(t, "", "init", dir)
+		u.deploy(t, dir)
+	}
+	for _, name := range []string{"aaaa", "bbbb"} {
+		resp, err := u.api(t).Invoke(context.Background(), name, nil, nil)
+		if err != nil {
+			t.Fatalf("invoke %s: %v", name, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("invoke %s = %d, want 200", name, resp.StatusCode)
+		}
+	}
+}

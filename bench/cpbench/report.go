@@ -183,7 +183,7 @@ func verdictMax(v, limit time.Duration) string {
 	if v <= limit {
 		return "met"
 	}
-	return fmt.Sprintf("**missed** by %s (%.0f%% over)", fmtAuto(v-limit), 100*float64(v-limit)/float64(limit))
+	return missedBy(v, limit)
 }
 
 // verdictBelow says whether v is strictly under a limit.
@@ -191,7 +191,11 @@ func verdictBelow(v, limit time.Duration) string {
 	if v < limit {
 		return "met"
 	}
-	return verdictMax(v, limit)
+	return missedBy(v, limit)
+}
+
+func missedBy(v, limit time.Duration) string {
+	return fmt.Sprintf("**missed** by %s (%.0f%% over)", fmtAuto(v-limit), 100*float64(v-limit)/float64(limit))
 }
 
 func verdictMinFloat(v, floor float64) string {

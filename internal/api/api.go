@@ -134,7 +134,7 @@ func (a *API) writeErr(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &he):
 		status, msg = he.status, he.msg
 	case errors.Is(err, auth.ErrNoToken), errors.Is(err, auth.ErrBadToken):
-		status, msg = http.StatusUnauthorized, err.Error()+": log in again"
+		status, msg = http.StatusUnauthorized, err.Error()
 	case errors.Is(err, build.ErrTooLarge), errors.As(err, &mbe):
 		status, msg = http.StatusRequestEntityTooLarge, err.Error()
 	case errors.Is(err, build.ErrInvalid):

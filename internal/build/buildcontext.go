@@ -12,25 +12,26 @@ import (
 	"time"
 )
 
-// contextTime is the time of every entry of a build context: a fixed time
-// keeps the context, and so Podman's layer cache, independent of when
-// the files were written.
-var contextTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
-
-// contextWriter writes a build context as a tar stream.
+// contextWriter writes a build context as a tar stream. Every entry gets
+// the time the context was made. A fixed time would be wrong: the go
+// command caches what it reads of a package directory keyed by file
+// names, sizes and times, so two builds of one owner (one build cache)
+// whose generated main.go differ only in content would share the first
+// one's imports.
 type contextWriter struct {
-	tw *tar.Writer
+	tw    *tar.Writer
+	mtime time.Time
 }
 
 func newContextWriter(w io.Writer) *contextWriter {
-	return &contextWriter{tw: tar.NewWriter(w)}
+	return &contextWriter{tw: tar.NewWriter(w), mtime: time.Now().UTC()}
 }
 
 // addBytes adds a regular file holding data.
 func (c *contextWriter) addBytes(name string, mode int64, data []byte) error {
 	hdr := &tar.Header{
 		Typeflag: tar.TypeReg, Name: name, Mode: mode, Size: int64(len(data)),
-		ModTime: contextTime, Format: tar.FormatPAX,
+		ModTime: c.mtime, Format: tar.FormatPAX,
 	}
 	if err := c.tw.WriteHeader(hdr); err != nil {
 		return fmt.Errorf("write context %s: %w", name, err)
@@ -58,7 +59,7 @@ func (c *contextWriter) addFile(name, src string) error {
 func (c *contextWriter) copyFile(name string, info fs.FileInfo, r io.Reader) error {
 	hdr := &tar.Header{
 		Typeflag: tar.TypeReg, Name: name, Mode: int64(normalMode(info.Mode())),
-		Size: info.Size(), ModTime: contextTime, Format: tar.FormatPAX,
+		Size: info.Size(), ModTime: c.mtime, Format: tar.FormatPAX,
 	}
 	if err := c.tw.WriteHeader(hdr); err != nil {
 		return fmt.Errorf("write context %s: %w", name, err)
@@ -98,7 +99,7 @@ func (c *contextWriter) addEntry(name, p string, d fs.DirEntry) error {
 	if err != nil {
 		return fmt.Errorf("write context %s: %w", name, err)
 	}
-	hdr := &tar.Header{Name: name, ModTime: contextTime, Format: tar.FormatPAX}
+	hdr := &tar.Header{Name: name, ModTime: c.mtime, Format: tar.FormatPAX}
 	switch {
 	case d.IsDir():
 		hdr.Typeflag, hdr.Mode, hdr.Name = tar.TypeDir, 0o755, name+"/"

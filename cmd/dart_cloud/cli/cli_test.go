@@ -295,7 +295,7 @@ func TestExpiredTokenAdvice(t *testing.T) {
 			h.env[EnvToken] = tt.token
 			r := h.run("", tt.command)
 			want := strings.ReplaceAll(tt.wantErr, "MSG",
-				"invalid or expired token: log in again (401 Unauthorized): run dart_cloud login\n")
+				"invalid or expired token (401 Unauthorized): run dart_cloud login\n")
 			if r.code != 1 || r.stderr != want {
 				t.Errorf("%s = %d %q, want 1 %q", tt.command, r.code, r.stderr, want)
 			}

@@ -275,15 +275,15 @@ func register(b *liveBackend, home string) (*user, error) {
 	if code := a.run(context.Background(), []string{"register", "--email", u.email}); code != 0 {
 		return nil, fmt.Errorf("dart_cloud register: exit %d: %s%s", code, out.String(), errOut.String())
 	}
-	me, err := u.client(context.Background(), b)
+	c, err := u.client(context.Background(), b)
 	if err != nil {
 		return nil, err
 	}
-	usr, err := me.Me(context.Background())
+	me, err := c.Me(context.Background())
 	if err != nil {
 		return nil, fmt.Errorf("look up the new user: %w", err)
 	}
-	u.id = usr.ID
+	u.id = me.ID
 	return u, nil
 }
 
