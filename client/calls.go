@@ -34,7 +34,9 @@ func (c *Client) sendCall(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	if resp.StatusCode >= 400 && resp.Header.Get(ErrorHeader) != "" {
-		defer resp.Body.Close()
+		// A failed Close after checkResponse read the error changes
+		// nothing for the caller.
+		defer func() { _ = resp.Body.Close() }()
 		return nil, checkResponse(resp)
 	}
 	return resp, nil
@@ -73,7 +75,7 @@ func (c *Client) callURL(name, path string) (string, error) {
 	}
 	for seg := range strings.SplitSeq(ref.Path, "/") {
 		if seg == ".." {
-			return "", fmt.Errorf("call path %q: must not contain ..", path)
+			return "", fmt.Errorf("call path %q: must not contain a %q segment", path, "..")
 		}
 	}
 	return c.FunctionURL(name) + path, nil

@@ -73,7 +73,7 @@ func (c *Client) BuildLog(ctx context.Context, fn string, version int, follow bo
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // the log is read below; Close adds nothing
 	if err := checkResponse(resp); err != nil {
 		return err
 	}

@@ -313,9 +313,8 @@ func (c *goChecker) scanTree() {
 			}
 			return nil
 		}
-		if name == ".env" {
-			c.warnf(token.NoPos, "%s: .env files are uploaded as plain source, not loaded: set variables under env in %s", p, ManifestFile)
-		}
+		// A .env file is Pack's to warn about: only Pack knows whether
+		// it is uploaded or ignored.
 		if isCompiledGoFile(name) && c.isRegular(p, d) {
 			c.scanFile(p)
 		}

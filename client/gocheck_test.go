@@ -275,12 +275,14 @@ func TestCheckGoSkipsIgnoredDirsAndTests(t *testing.T) {
 	}
 }
 
-func TestCheckGoDotEnvFile(t *testing.T) {
+// TestCheckGoLeavesDotEnvFileToPack checks that a .env file gets no
+// warning here: Pack warns about it when it is uploaded, and one warning
+// for one file is enough.
+func TestCheckGoLeavesDotEnvFileToPack(t *testing.T) {
 	fsys := tree("go.mod", goMod, "handler.go", goodHandle, ".env", "SECRET=1")
 	got := CheckGo(fsys)
-	want := []string{".env: .env files are uploaded as plain source, not loaded: set variables under env in containerpub.yaml"}
-	if diff := cmp.Diff(want, got.Warnings); diff != "" {
-		t.Errorf("CheckGo() warnings mismatch (-want +got):\n%s", diff)
+	if diff := cmp.Diff(GoReport{}, got); diff != "" {
+		t.Errorf("CheckGo() mismatch (-want +got):\n%s", diff)
 	}
 }
 

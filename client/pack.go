@@ -274,7 +274,7 @@ func writeEntry(tw *tar.Writer, hash *TreeHash, e packEntry) error {
 	if err != nil {
 		return fmt.Errorf("open %s: %w", e.rel, err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // only read
 	// The size was fixed by the header: a file that grew since it was
 	// walked is cut there, and one that shrank fails at the next header.
 	content := io.TeeReader(io.LimitReader(f, e.size), tw)

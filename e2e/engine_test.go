@@ -250,6 +250,23 @@ func TestEngine(t *testing.T) {
 		}
 	})
 
+	t.Run("min_instances_stay_warm", func(t *testing.T) {
+		t.Parallel()
+		deployBehave(t, u, "keepwarm", "scaling:\n  idle_timeout: 1s\n  min_instances: 1\n")
+		before := echo(t, b, "keepwarm").Instance
+		time.Sleep(3 * time.Second)
+		resp, body := call(t, b, "GET", "keepwarm", "/echo", nil, nil)
+		var e echoed
+		if err := json.Unmarshal(body, &e); err != nil {
+			t.Fatalf("echo answered %d %q: %v", resp.StatusCode, body, err)
+		}
+		ex := execution(t, u, "keepwarm", resp.Header.Get(client.RequestIDHeader))
+		if ex.ColdStart || e.Instance != before {
+			t.Errorf("with min_instances 1, a call after the idle timeout was cold (%v) or ran on a new instance (%v)",
+				ex.ColdStart, e.Instance != before)
+		}
+	})
+
 	t.Run("queue_full_gives_429", func(t *testing.T) {
 		t.Parallel()
 		deployBehave(t, u, "narrow", "scaling:\n  concurrency: 1\n  max_instances: 1\n  max_queue: 1\n  queue_timeout: 2s\n")
@@ -361,10 +378,10 @@ func testBodyLimits(t *testing.T, b *backend) {
 	// A streamed answer over the limit is cut: the caller never gets more
 	// than the limit.
 	req, _ := http.NewRequest("GET", fmt.Sprintf("%s/f/limits/big?n=%d&chunked=1", b.URL, 4*limit), nil)
-	resp, err := http.DefaultClient.Do(req)
+	streamed, err := http.DefaultClient.Do(req)
 	if err == nil {
-		got, rerr := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		got, rerr := io.ReadAll(streamed.Body)
+		streamed.Body.Close()
 		if rerr == nil || len(got) > limit {
 			t.Errorf("a streamed response over the limit gave %d bytes, read error %v; want it cut at %d", len(got), rerr, limit)
 		}
@@ -428,7 +445,7 @@ func testLogs(t *testing.T, b *backend, u *user) {
 }
 
 func testQueue(t *testing.T, b *backend) {
-	results := make(chan *http.Response, 3)
+	results := make(chan answer, 3)
 	go func() {
 		resp, _ := call(t, b, "GET", "narrow", "/sleep?d=4s", nil, nil)
 		results <- resp
@@ -463,7 +480,7 @@ func TestRestartAdoptsInstances(t *testing.T) {
 	deployBehave(t, u, "keeper", "")
 	before := echo(t, b, "keeper").Instance
 
-	done := make(chan *http.Response, 1)
+	done := make(chan answer, 1)
 	go func() {
 		resp, _ := call(t, b, "GET", "keeper", "/sleep?d=3s", nil, nil)
 		done <- resp

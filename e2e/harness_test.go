@@ -10,6 +10,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -66,7 +67,7 @@ func run(m *testing.M) int {
 		setupErr = fmt.Errorf("podman not installed: %w", err)
 	} else {
 		ctx := context.Background()
-		svc, err := podman.StartService(ctx, filepath.Join(dir, "podman"), slog.New(slog.NewTextHandler(io.Discard, nil)))
+		svc, err := podman.StartService(ctx, filepath.Join(dir, "podman"), slog.New(slog.DiscardHandler))
 		if err != nil {
 			setupErr = err
 		} else {
@@ -302,8 +303,8 @@ func (u *user) run(t *testing.T, stdin string, args ...string) (stdout, stderr s
 	err := cmd.Run()
 	code = 0
 	if err != nil {
-		ee, ok := err.(*exec.ExitError)
-		if !ok {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
 			t.Fatalf("run dart_cloud %v: %v", args, err)
 		}
 		code = ee.ExitCode()
@@ -349,7 +350,7 @@ func (u *user) deploy(t *testing.T, dir string, extra ...string) string {
 }
 
 // call sends a request to /f/{name}{path} without a token.
-func call(t *testing.T, b *backend, method, name, path string, body io.Reader, header http.Header) (*http.Response, []byte) {
+func call(t *testing.T, b *backend, method, name, path string, body io.Reader, header http.Header) (answer, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, b.URL+"/f/"+name+path, body)
 	if err != nil {
@@ -367,7 +368,14 @@ func call(t *testing.T, b *backend, method, name, path string, body io.Reader, h
 	if err != nil {
 		t.Fatalf("read answer of %s %s: %v", method, req.URL, err)
 	}
-	return resp, data
+	return answer{StatusCode: resp.StatusCode, Header: resp.Header}, data
+}
+
+// answer is the status and header of a response whose body call has
+// read and closed already.
+type answer struct {
+	StatusCode int
+	Header     http.Header
 }
 
 // syncBuffer is a bytes.Buffer safe for a process's two output streams.

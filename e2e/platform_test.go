@@ -96,7 +96,7 @@ func testPlatform(t *testing.T, b *backend) {
 	})
 }
 
-func callAs(t *testing.T, b *backend, token, method, name, path string, body []byte) (*http.Response, []byte) {
+func callAs(t *testing.T, b *backend, token, method, name, path string, body []byte) (answer, []byte) {
 	t.Helper()
 	h := http.Header{}
 	if token != "" {

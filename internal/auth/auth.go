@@ -42,6 +42,8 @@ const (
 	argonMemory  = 64 * 1024
 	argonThreads = 2
 	argonKeyLen  = 32
+	// maxKeyLen bounds the key length CheckPassword accepts in a hash.
+	maxKeyLen = 1024
 )
 
 // HashPassword returns an encoded argon2id hash of password.
@@ -74,7 +76,12 @@ func CheckPassword(encoded, password string) bool {
 	if err != nil || len(want) == 0 {
 		return false
 	}
-	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want)))
+	// The bound keeps a corrupt hash from asking argon2 for a huge key.
+	keyLen := len(want)
+	if keyLen > maxKeyLen {
+		return false
+	}
+	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(keyLen))
 	return subtle.ConstantTimeCompare(got, want) == 1
 }
 

@@ -159,7 +159,7 @@ func (u *unpacker) unzipEntry(f *zip.File) error {
 		if err != nil {
 			return invalid(fmt.Sprintf("archive entry %q: %v", short(f.Name), err))
 		}
-		defer rc.Close()
+		defer func() { _ = rc.Close() }() // only read
 		e.body = rc
 	}
 	return u.add(e)
@@ -170,7 +170,7 @@ func (u *unpacker) untar(r io.Reader) error {
 	if err != nil {
 		return invalid(fmt.Sprintf("archive is not a valid gzip: %v", err))
 	}
-	defer gz.Close()
+	defer func() { _ = gz.Close() }() // only read
 	// Tar headers and the data of skipped entries do not count as file
 	// bytes, so the decompressed stream gets its own cap: a gzip bomb
 	// hidden in a directory entry's data stops here.
@@ -201,7 +201,7 @@ func (u *unpacker) untar(r io.Reader) error {
 }
 
 func (u *unpacker) untarEntry(hdr *tar.Header, tr *tar.Reader) error {
-	e := entry{name: hdr.Name, mode: fs.FileMode(hdr.Mode).Perm()}
+	e := entry{name: hdr.Name, mode: fs.FileMode(hdr.Mode & int64(fs.ModePerm))}
 	switch hdr.Typeflag {
 	case tar.TypeReg:
 		e.kind, e.body = kindFile, tr
@@ -345,10 +345,14 @@ func (u *unpacker) mkdir(name string) error {
 	if u.kinds[name] == kindDir {
 		return nil
 	}
+	// Every directory of the tree is 0755, like its files' normalMode;
+	// the tree itself lies in the caller's private temporary directory.
+	//nolint:gosec // G301: the normal mode of the tree, kept private by its parent.
 	if err := os.Mkdir(u.path(name), 0o755); err != nil {
 		return fmt.Errorf("unpack %s: %w", name, err)
 	}
 	// Chmod undoes the umask, so the tree looks the same on every host.
+	//nolint:gosec // G302: the normal mode of the tree, kept private by its parent.
 	if err := os.Chmod(u.path(name), 0o755); err != nil {
 		return fmt.Errorf("unpack %s: %w", name, err)
 	}
@@ -377,7 +381,9 @@ func (u *unpacker) writeFile(name string, mode fs.FileMode, body io.Reader) erro
 	if err != nil {
 		return fmt.Errorf("unpack %s: %w", name, err)
 	}
-	defer f.Close()
+	// On success the Close below reports; on error the file is left
+	// for the caller, who removes the whole tree.
+	defer func() { _ = f.Close() }()
 	lr := &limitReader{r: body, left: u.p.MaxUnpackedBytes - u.written}
 	err = u.hash.AddFile(name, mode, io.TeeReader(lr, f))
 	u.written += lr.read
@@ -411,7 +417,7 @@ func (u *unpacker) hardlink(name string, e entry) error {
 	if err != nil {
 		return fmt.Errorf("unpack %s: %w", name, err)
 	}
-	defer src.Close()
+	defer func() { _ = src.Close() }() // only read
 	return u.writeFile(name, e.mode, src)
 }
 

@@ -48,7 +48,7 @@ func (c *contextWriter) addFile(name, src string) error {
 	if err != nil {
 		return fmt.Errorf("write context %s: %w", name, err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // only read
 	info, err := f.Stat()
 	if err != nil {
 		return fmt.Errorf("write context %s: %w", name, err)
@@ -114,7 +114,7 @@ func (c *contextWriter) addEntry(name, p string, d fs.DirEntry) error {
 		if err != nil {
 			return fmt.Errorf("write context %s: %w", name, err)
 		}
-		defer f.Close()
+		defer func() { _ = f.Close() }() // only read
 		return c.copyFile(name, info, f)
 	default:
 		return nil // sockets and the like have no place in a context

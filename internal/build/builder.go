@@ -123,7 +123,7 @@ func (b *Builder) EnsureBuilderImage(ctx context.Context, log io.Writer) (string
 	if ok {
 		return ref, nil
 	}
-	fmt.Fprintf(log, "--> building the Go builder image %s (once per Go version, about a minute)\n", ref)
+	logf(log, "--> building the Go builder image %s (once per Go version, about a minute)\n", ref)
 	start := time.Now()
 	detached := context.WithoutCancel(ctx)
 	ch := b.builders.DoChan(ref, func() (any, error) {
@@ -137,7 +137,7 @@ func (b *Builder) EnsureBuilderImage(ctx context.Context, log io.Writer) (string
 	case <-ctx.Done():
 		return "", fmt.Errorf("wait for builder image: %w", ctx.Err())
 	}
-	fmt.Fprintf(log, "--> builder image ready after %s\n", time.Since(start).Round(time.Millisecond))
+	logf(log, "--> builder image ready after %s\n", time.Since(start).Round(time.Millisecond))
 	return ref, nil
 }
 
@@ -184,7 +184,7 @@ func checkBuilderInputs(g GoPolicy) error {
 	if err != nil {
 		return fmt.Errorf("read busybox: %w", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // only read
 	for _, prog := range f.Progs {
 		if prog.Type == elf.PT_INTERP {
 			return fmt.Errorf("busybox at %s is dynamically linked: install busybox-static", g.Busybox)
@@ -234,8 +234,9 @@ func (b *Builder) buildStreamed(ctx context.Context, spec runtime.BuildSpec, log
 	}()
 	spec.Context = pr
 	id, err := b.driver.Build(ctx, spec, log)
-	// Unblock the writer if the driver stopped reading early.
-	pr.CloseWithError(errors.New("build ended"))
+	// Unblock the writer if the driver stopped reading early. Closing a
+	// pipe's reader always succeeds.
+	_ = pr.CloseWithError(errors.New("build ended"))
 	if werr := <-done; werr != nil && err == nil {
 		err = werr
 	}
@@ -267,7 +268,11 @@ func (b *Builder) Build(ctx context.Context, job Job, log io.Writer) (string, er
 	if err != nil {
 		return "", fmt.Errorf("build: %w", err)
 	}
-	defer os.RemoveAll(work)
+	defer func() {
+		if err := os.RemoveAll(work); err != nil {
+			b.logger.Warn("remove build directory", "dir", work, "error", err)
+		}
+	}()
 	srcDir, err := b.prepareSource(ctx, job, work, log)
 	if err != nil {
 		return "", err
@@ -277,7 +282,7 @@ func (b *Builder) Build(ctx context.Context, job Job, log io.Writer) (string, er
 		return "", err
 	}
 	ref := ImageRef(job.FunctionID, job.Version)
-	fmt.Fprintf(log, "--> building image %s\n", ref)
+	logf(log, "--> building image %s\n", ref)
 	compiler := &compilerLines{}
 	_, err = b.buildStreamed(ctx, runtime.BuildSpec{
 		Tag:           ref,
@@ -298,7 +303,7 @@ func (b *Builder) Build(ctx context.Context, job Job, log io.Writer) (string, er
 	if err != nil {
 		return "", compiler.wrap(err)
 	}
-	fmt.Fprintf(log, "--> built %s in %s\n", ref, time.Since(start).Round(time.Millisecond))
+	logf(log, "--> built %s in %s\n", ref, time.Since(start).Round(time.Millisecond))
 	b.logger.Info("built function image", "function", job.FunctionID, "deployment", job.DeploymentID,
 		"image", ref, "duration", time.Since(start))
 	return ref, nil
@@ -311,18 +316,18 @@ func (b *Builder) prepareSource(ctx context.Context, job Job, work string, log i
 	if err != nil {
 		return "", err
 	}
-	defer archive.Close()
+	defer func() { _ = archive.Close() }() // only read from here on
 	srcDir := filepath.Join(work, "src")
-	if err := os.Mkdir(srcDir, 0o755); err != nil {
+	if err := os.Mkdir(srcDir, 0o700); err != nil {
 		return "", fmt.Errorf("build: %w", err)
 	}
 	src, err := Check(ctx, archive, size, b.policy, srcDir)
 	if err != nil {
 		return "", err
 	}
-	fmt.Fprintf(log, "--> source %s, runtime %s\n", src.Hash, src.Config.Runtime)
+	logf(log, "--> source %s, runtime %s\n", src.Hash, src.Config.Runtime)
 	for _, w := range src.Warnings {
-		fmt.Fprintf(log, "warning: %s\n", w)
+		logf(log, "warning: %s\n", w)
 	}
 	if err := GenerateGoMain(srcDir); err != nil {
 		return "", err
@@ -337,7 +342,7 @@ func (b *Builder) fetchArchive(ctx context.Context, key, work string) (*os.File,
 	if err != nil {
 		return nil, 0, fmt.Errorf("fetch archive: %w", err)
 	}
-	defer rc.Close()
+	defer func() { _ = rc.Close() }() // only read
 	f, err := os.Create(filepath.Join(work, "archive"))
 	if err != nil {
 		return nil, 0, fmt.Errorf("fetch archive: %w", err)
@@ -345,10 +350,17 @@ func (b *Builder) fetchArchive(ctx context.Context, key, work string) (*os.File,
 	// One byte over the limit is enough for Unpack to refuse it.
 	n, err := io.Copy(f, io.LimitReader(rc, b.policy.MaxUploadBytes+1))
 	if err != nil {
-		f.Close()
+		_ = f.Close() // the copy's error is the one to report
 		return nil, 0, fmt.Errorf("fetch archive: %w", err)
 	}
 	return f, n, nil
+}
+
+// logf writes a progress line to a build's log. A line the log fails to
+// take is no reason to fail the build: the log is for people following
+// it, and the build's outcome is reported apart from it.
+func logf(log io.Writer, format string, args ...any) {
+	_, _ = fmt.Fprintf(log, format, args...)
 }
 
 // compilerLines keeps the first lines of a build's output that come

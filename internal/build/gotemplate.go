@@ -165,10 +165,12 @@ func GenerateGoMain(dir string) error {
 	if err != nil {
 		return fmt.Errorf("generate main: %w", err)
 	}
-	if err := os.Mkdir(mainDir, 0o755); err != nil {
+	// Private like the work directory around it: the build context, not
+	// the file system, sets the modes the image gets.
+	if err := os.Mkdir(mainDir, 0o700); err != nil {
 		return fmt.Errorf("generate main: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(mainDir, "main.go"), buf.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(mainDir, "main.go"), buf.Bytes(), 0o600); err != nil {
 		return fmt.Errorf("generate main: %w", err)
 	}
 	return nil

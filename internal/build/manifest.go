@@ -142,7 +142,9 @@ func DefaultPolicy() Policy {
 		MaxEnvBytes:   64 << 10,
 
 		Go: GoPolicy{
-			GOROOT:           runtime.GOROOT(),
+			// Right for tests and a backend run where it was built; the
+			// server replaces it with the GOROOT its config finds.
+			GOROOT:           runtime.GOROOT(), //nolint:staticcheck // SA1019: only a default, see above.
 			Busybox:          "/bin/busybox",
 			CABundle:         "/etc/ssl/certs/ca-certificates.crt",
 			GOPROXY:          "https://proxy.golang.org,direct",
@@ -245,28 +247,12 @@ func isIdentifier(s string) bool {
 	return true
 }
 
-// MaxNameLen is the longest function name: a DNS label, so that a name
-// can later become a host name.
-const MaxNameLen = 63
-
-// ValidName checks a function name: 1 to 63 characters of a-z, 0-9 and
-// -, starting with a letter and not ending with a dash. The error says
-// what is wrong, for the user.
+// ValidName checks a function name by client.ValidateName, the rule the
+// CLI applies before it uploads anything. The error wraps ErrInvalid, so
+// that the API answers 400, and its text is the user's message.
 func ValidName(name string) error {
-	switch {
-	case name == "":
-		return invalid("function name is empty")
-	case len(name) > MaxNameLen:
-		return invalid(fmt.Sprintf("function name is %d characters, over the maximum %d", len(name), MaxNameLen))
-	case name[0] < 'a' || name[0] > 'z':
-		return invalid(fmt.Sprintf("function name %q must start with a lowercase letter", name))
-	case strings.HasSuffix(name, "-"):
-		return invalid(fmt.Sprintf("function name %q must not end with a dash", name))
-	}
-	for _, r := range name {
-		if !('a' <= r && r <= 'z' || '0' <= r && r <= '9' || r == '-') {
-			return invalid(fmt.Sprintf("function name %q may only hold lowercase letters, digits and dashes", name))
-		}
+	if err := client.ValidateName(name); err != nil {
+		return invalid(err.Error())
 	}
 	return nil
 }

@@ -85,7 +85,7 @@ func TestResolveRejects(t *testing.T) {
 		{name: "min_over_max_instances", cfg: client.FunctionConfig{Scaling: client.Scaling{MinInstances: 5, MaxInstances: 2}},
 			want: []string{"scaling.min_instances 5 is over scaling.max_instances 2"}},
 		{name: "bad_name", cfg: client.FunctionConfig{Name: "Hello"},
-			want: []string{`name: function name "Hello" must start with a lowercase letter`}},
+			want: []string{`name: invalid function name "Hello": must start with a lowercase letter`}},
 		{name: "env_names", cfg: client.FunctionConfig{Env: map[string]string{
 			"1X": "", "A-B": "", "CONTAINERPUB_SOCKET": "", "containerpub_x": "", "OK": "a\x00b",
 		}}, want: []string{
@@ -142,16 +142,16 @@ func TestValidName(t *testing.T) {
 		{"a", ""},
 		{"hello-world-2", ""},
 		{strings.Repeat("a", 63), ""},
-		{"", "function name is empty"},
-		{strings.Repeat("a", 64), "function name is 64 characters, over the maximum 63"},
-		{"1abc", "must start with a lowercase letter"},
+		{"", "invalid function name: empty"},
+		{strings.Repeat("a", 64), "longer than 63 characters"},
+		{"1abc", `invalid function name "1abc": must start with a lowercase letter`},
 		{"-abc", "must start with a lowercase letter"},
 		{"Abc", "must start with a lowercase letter"},
-		{"abc-", "must not end with a dash"},
-		{"ab_c", "may only hold lowercase letters, digits and dashes"},
-		{"abC", "may only hold lowercase letters, digits and dashes"},
-		{"ab.c", "may only hold"},
-		{"héllo", "may only hold"},
+		{"abc-", "must not end with '-'"},
+		{"ab_c", `'_' is not allowed; use a-z, 0-9 and '-'`},
+		{"abC", `'C' is not allowed`},
+		{"ab.c", `'.' is not allowed`},
+		{"héllo", `'é' is not allowed`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -177,7 +177,7 @@ func FuzzValidName(f *testing.F) {
 	f.Fuzz(func(t *testing.T, name string) {
 		ok := len(name) >= 1 && len(name) <= 63 && name[0] >= 'a' && name[0] <= 'z' && name[len(name)-1] != '-'
 		for _, c := range []byte(name) {
-			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
 				ok = false
 			}
 		}

@@ -96,8 +96,8 @@ func New(st store.Store, stg storage.Storage, b Builder, d runtime.Driver, pools
 // CreateFunction registers a function name for an owner. The name is
 // checked; a taken name is store.ErrConflict.
 func (s *Service) CreateFunction(ctx context.Context, ownerID, name string) (store.Function, error) {
-	if err := client.ValidateName(name); err != nil {
-		return store.Function{}, fmt.Errorf("%w: %w", build.ErrInvalid, err)
+	if err := build.ValidName(name); err != nil {
+		return store.Function{}, err
 	}
 	now := s.now()
 	f := store.Function{
@@ -127,13 +127,17 @@ func (s *Service) Upload(ctx context.Context, fn store.Function, body io.Reader)
 	if err != nil {
 		return store.Deployment{}, fmt.Errorf("upload: %w", err)
 	}
-	defer os.RemoveAll(tmp)
+	defer func() {
+		if err := os.RemoveAll(tmp); err != nil {
+			s.log.Warn("remove upload directory", "dir", tmp, "error", err)
+		}
+	}()
 
 	f, size, err := s.spool(tmp, body)
 	if err != nil {
 		return store.Deployment{}, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // only read from here on
 	tree := tmp + "/tree"
 	if err := os.Mkdir(tree, 0o700); err != nil {
 		return store.Deployment{}, fmt.Errorf("upload: %w", err)
@@ -188,22 +192,28 @@ func (s *Service) spool(dir string, body io.Reader) (*os.File, int64, error) {
 	if err != nil {
 		return nil, 0, fmt.Errorf("upload: %w", err)
 	}
-	limit := s.opts.Policy.MaxUploadBytes
-	n, err := io.Copy(f, io.LimitReader(body, limit+1))
+	n, err := copyUpload(f, body, s.opts.Policy.MaxUploadBytes)
 	if err != nil {
-		f.Close()
-		return nil, 0, fmt.Errorf("read upload: %w", err)
-	}
-	if n > limit {
-		f.Close()
-		return nil, 0, fmt.Errorf("%w: archive is over the upload limit of %d MiB",
-			build.ErrTooLarge, limit>>20)
-	}
-	if n == 0 {
-		f.Close()
-		return nil, 0, fmt.Errorf("%w: the upload is empty: send a zip or tar.gz archive", build.ErrInvalid)
+		_ = f.Close() // the file goes with dir, which the caller removes
+		return nil, 0, err
 	}
 	return f, n, nil
+}
+
+// copyUpload copies an upload to w, refusing more than limit bytes, and
+// an empty one.
+func copyUpload(w io.Writer, body io.Reader, limit int64) (int64, error) {
+	n, err := io.Copy(w, io.LimitReader(body, limit+1))
+	switch {
+	case err != nil:
+		return n, fmt.Errorf("read upload: %w", err)
+	case n > limit:
+		return n, fmt.Errorf("%w: archive is over the upload limit of %d MiB",
+			build.ErrTooLarge, limit>>20)
+	case n == 0:
+		return n, fmt.Errorf("%w: the upload is empty: send a zip or tar.gz archive", build.ErrInvalid)
+	}
+	return n, nil
 }
 
 func archiveKey(functionID, deploymentID string) string {

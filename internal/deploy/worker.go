@@ -89,7 +89,7 @@ func (s *Service) process(ctx context.Context, d store.Deployment) {
 		return
 	}
 	log := newBuildLog(s.st, d.ID, s.log)
-	defer log.Close()
+	defer log.finish()
 	start := s.now()
 	s.log.Info("build started", "function", fn.Name, "version", d.Version)
 
@@ -99,7 +99,7 @@ func (s *Service) process(ctx context.Context, d store.Deployment) {
 		s.log.Info("deployment active", "function", fn.Name, "version", d.Version,
 			"duration", s.now().Sub(start))
 	case ctx.Err() != nil:
-		fmt.Fprintf(log, "\nbuild interrupted: the backend is stopping; it will run again\n")
+		log.printf("\nbuild interrupted: the backend is stopping; it will run again\n")
 		s.log.Info("build interrupted by shutdown; requeued at the next start",
 			"function", fn.Name, "version", d.Version)
 	default:
@@ -113,8 +113,8 @@ func (s *Service) fail(ctx context.Context, fn store.Function, d store.Deploymen
 	if errors.Is(err, context.DeadlineExceeded) {
 		reason = fmt.Sprintf("build did not finish within %s", s.opts.BuildTimeout)
 	}
-	fmt.Fprintf(log, "\ndeployment failed: %s\n", reason)
-	log.Close()
+	log.printf("\ndeployment failed: %s\n", reason)
+	log.finish()
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if ferr := s.st.FailDeployment(wctx, d.ID, reason, s.now()); ferr != nil && !errors.Is(ferr, store.ErrNotFound) {
@@ -161,13 +161,13 @@ func (s *Service) start(ctx context.Context, fn store.Function, d store.Deployme
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(log, "starting the first instance of version %d\n", d.Version)
+	log.printf("starting the first instance of version %d\n", d.Version)
 	started := s.now()
 	if err := s.pools.Pool(pd).Warm(ctx); err != nil {
 		s.pools.Discard(pd.DeploymentID)
 		return fmt.Errorf("first instance did not start: %w", err)
 	}
-	fmt.Fprintf(log, "instance listening after %s\n", s.now().Sub(started).Round(time.Millisecond))
+	log.printf("instance listening after %s\n", s.now().Sub(started).Round(time.Millisecond))
 
 	if err := s.st.ActivateDeployment(ctx, fn.ID, d.ID, s.now()); err != nil {
 		s.pools.Discard(pd.DeploymentID)
@@ -181,7 +181,7 @@ func (s *Service) start(ctx context.Context, fn store.Function, d store.Deployme
 	}
 	s.pools.Activate(pd)
 	s.forget(fn.Name)
-	fmt.Fprintf(log, "version %d is active\n", d.Version)
+	log.printf("version %d is active\n", d.Version)
 	return nil
 }
 
@@ -212,13 +212,24 @@ func newBuildLog(st store.Store, id string, logger *slog.Logger) *buildLog {
 	return l
 }
 
+// Write queues p. It never fails: a store that refuses the log is
+// logged by flush, and the build goes on.
 func (l *buildLog) Write(p []byte) (int, error) {
+	l.add(p)
+	return len(p), nil
+}
+
+// printf queues a line of the backend's own about the build.
+func (l *buildLog) printf(format string, args ...any) {
+	l.add(fmt.Appendf(nil, format, args...))
+}
+
+func (l *buildLog) add(p []byte) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if len(l.pending) < maxBuildLog {
 		l.pending = append(l.pending, p...)
 	}
-	return len(p), nil
 }
 
 func (l *buildLog) loop() {
@@ -251,16 +262,16 @@ func (l *buildLog) flush() {
 	}
 }
 
-// Close writes what is left and stops the writer. It may be called twice.
-func (l *buildLog) Close() error {
+// finish writes what is left and stops the writer. It may be called
+// twice.
+func (l *buildLog) finish() {
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
-		return nil
+		return
 	}
 	l.closed = true
 	l.mu.Unlock()
 	close(l.done)
 	<-l.stopped
-	return nil
 }

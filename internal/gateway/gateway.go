@@ -151,7 +151,7 @@ func (g *Gateway) Call(w http.ResponseWriter, r *http.Request, t *Target, path s
 	}
 	defer func() {
 		p := recover()
-		if p != nil && p != http.ErrAbortHandler {
+		if err, _ := p.(error); p != nil && !errors.Is(err, http.ErrAbortHandler) {
 			panic(p)
 		}
 		if p != nil {

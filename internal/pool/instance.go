@@ -107,7 +107,7 @@ func (i *Instance) waitListening(ctx context.Context) error {
 	for {
 		conn, err := d.DialContext(ctx, i.ctr.Endpoint.Network, i.ctr.Endpoint.Address)
 		if err == nil {
-			conn.Close()
+			_ = conn.Close() // the dial was the test
 			return nil
 		}
 		t := time.NewTimer(delay)

@@ -305,7 +305,7 @@ func (m *Manager) removeContainer(ctr runtime.Container) {
 
 // exitReason says in words why an instance's process ended.
 func (m *Manager) exitReason(ctx context.Context, inst *Instance) string {
-	_, st, err := m.driver.Inspect(ctx, inst.ctr.ID)
+	st, err := m.exitState(ctx, inst)
 	switch {
 	case errors.Is(err, runtime.ErrNotFound):
 		return "instance removed"
@@ -330,6 +330,28 @@ func (m *Manager) exitReason(ctx context.Context, inst *Instance) string {
 		return fmt.Sprintf("exited with code %d", st.ExitCode)
 	}
 }
+
+// exitState inspects an instance whose output stream ended. The runtime
+// records the exit a moment after the stream closes, so a container still
+// shown running is asked again for a while.
+func (m *Manager) exitState(ctx context.Context, inst *Instance) (runtime.ExitState, error) {
+	deadline := time.Now().Add(exitSettle)
+	for {
+		_, st, err := m.driver.Inspect(ctx, inst.ctr.ID)
+		if err != nil || st.State != runtime.StateRunning || time.Now().After(deadline) {
+			return st, err
+		}
+		select {
+		case <-ctx.Done():
+			return st, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// exitSettle bounds how long exitState waits for the runtime to record an
+// exit.
+const exitSettle = 3 * time.Second
 
 // instanceName returns a short unique container name; short because the
 // driver puts it in a unix socket path, which may not exceed 107 bytes.

@@ -289,9 +289,9 @@ func (p *Pool) startedLocked(inst *Instance, err error) error {
 	return nil
 }
 
-// Warm makes sure one instance runs and listens, starting one if needed,
-// and returns why it could not. A deployment becomes active only after
-// its first instance started this way.
+// Warm makes sure one instance runs and listens, starting one if none is
+// running or starting, and returns why it could not. A deployment becomes
+// active only after its first instance started this way.
 func (p *Pool) Warm(ctx context.Context) error {
 	p.mu.Lock()
 	if p.closed {
@@ -304,13 +304,24 @@ func (p *Pool) Warm(ctx context.Context) error {
 			return nil
 		}
 	}
-	p.starting++
+	// Wait like a call would: the instance that starts for the minimum,
+	// if one does, serves this wait too.
+	w := &waiter{ch: make(chan *Instance, 1)}
+	p.waiters = append(p.waiters, w)
+	p.scaleUpLocked()
 	p.mu.Unlock()
 
-	inst, err := p.bringUp(ctx)
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.startedLocked(inst, err)
+	select {
+	case inst := <-w.ch:
+		if inst == nil {
+			return w.err
+		}
+		p.release(inst, false)
+		return nil
+	case <-ctx.Done():
+		_, err := p.abandon(w, "", ctx.Err())
+		return err
+	}
 }
 
 // takePrepared returns a prepared instance, creating one if none waits.

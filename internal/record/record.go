@@ -113,15 +113,17 @@ func (r *Recorder) run() {
 	defer close(r.done)
 	t := time.NewTicker(r.opts.Interval)
 	defer t.Stop()
+	// flush logs a failure and keeps the records for the next round, or
+	// for the last one in Close, which returns the error.
 	for {
 		select {
 		case <-r.quit:
-			r.flush(context.Background())
+			_ = r.flush(context.Background())
 			return
 		case <-t.C:
 		case <-r.kick:
 		}
-		r.flush(context.Background())
+		_ = r.flush(context.Background())
 	}
 }
 

@@ -58,7 +58,11 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger, ready chan
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer func() {
+		if err := st.Close(); err != nil {
+			logger.Error("close store", "error", err)
+		}
+	}()
 
 	archives, err := storage.NewFS(filepath.Join(cfg.DataDir, "storage"))
 	if err != nil {
@@ -71,7 +75,11 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger, ready chan
 		if err != nil {
 			return err
 		}
-		defer svc.Stop()
+		defer func() {
+			if err := svc.Stop(); err != nil {
+				logger.Error("stop podman service", "error", err)
+			}
+		}()
 		socket = svc.SocketPath()
 	}
 	driver, err := podman.New(socket, podman.Options{
@@ -156,7 +164,8 @@ func serveDebug(ctx context.Context, addr string, logger *slog.Logger) {
 	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
-		srv.Close()
+		// ListenAndServe below returns, and says whether serving failed.
+		_ = srv.Close()
 	}()
 	logger.Info("profiler listening", "addr", addr)
 	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -231,7 +240,9 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, h http.H
 	err = srv.Shutdown(sctx)
 	if err != nil {
 		logger.Warn("calls still in flight at the end of the grace period", "error", err)
-		srv.Close()
+		// Cut the calls left; Shutdown already closed the listeners, the
+		// only part of Close that can fail.
+		_ = srv.Close()
 	}
 	cancel()
 	stop()

@@ -72,13 +72,15 @@ func (s *FS) Put(ctx context.Context, key string, r io.Reader) error {
 		return fmt.Errorf("put %s: %w", key, err)
 	}
 	tmp := f.Name()
-	defer os.Remove(tmp) // a no-op once renamed
+	// Best effort, and a no-op once renamed: a failed Put reports its
+	// own error, and a stray temporary file does not hide a key.
+	defer func() { _ = os.Remove(tmp) }()
 	if _, err := io.Copy(f, ctxReader{ctx, r}); err != nil {
-		f.Close()
+		_ = f.Close() // the copy's error is the one to report
 		return fmt.Errorf("put %s: %w", key, err)
 	}
 	if err := f.Sync(); err != nil {
-		f.Close()
+		_ = f.Close() // the sync's error is the one to report
 		return fmt.Errorf("put %s: %w", key, err)
 	}
 	if err := f.Close(); err != nil {

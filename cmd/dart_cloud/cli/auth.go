@@ -36,8 +36,7 @@ standard input, which lets a script pipe them in.`,
 			if err := a.saveSession(s, sess); err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "registered and logged in as %s at %s\n", sess.User.Email, s.url)
-			return nil
+			return a.printf("registered and logged in as %s at %s\n", sess.User.Email, s.url)
 		},
 	}
 	cmd.Flags().StringVar(&email, "email", "", "the account's email (asked for when not given)")
@@ -75,8 +74,7 @@ asked for. Otherwise they are read as lines of standard input.`,
 			if err := a.saveSession(s, sess); err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "logged in as %s at %s\n", sess.User.Email, s.url)
-			return nil
+			return a.printf("logged in as %s at %s\n", sess.User.Email, s.url)
 		},
 	}
 	cmd.Flags().StringVar(&email, "email", "", "the account's email (asked for when not given)")
@@ -131,8 +129,7 @@ func (a *app) logoutCommand() *cobra.Command {
 				return err
 			}
 			if s.token == "" {
-				fmt.Fprintf(a.stdout, "not logged in to %s\n", s.url)
-				return nil
+				return a.printf("not logged in to %s\n", s.url)
 			}
 			// Forget the token locally first: even when the backend cannot
 			// be told, the user asked for this machine to be logged out.
@@ -146,8 +143,7 @@ func (a *app) logoutCommand() *cobra.Command {
 			if err != nil && !client.IsUnauthorized(err) {
 				return fmt.Errorf("token forgotten here, but the backend did not end the session: %w", err)
 			}
-			fmt.Fprintf(a.stdout, "logged out of %s\n", s.url)
-			return nil
+			return a.printf("logged out of %s\n", s.url)
 		},
 	}
 }
@@ -169,9 +165,8 @@ func (a *app) whoamiCommand() *cobra.Command {
 			if a.jsonOutput() {
 				return a.printJSON(u)
 			}
-			fmt.Fprintf(a.stdout, "%s\nid:      %s\nserver:  %s\nsince:   %s\n",
+			return a.printf("%s\nid:      %s\nserver:  %s\nsince:   %s\n",
 				u.Email, u.ID, s.url, timeText(u.CreatedAt))
-			return nil
 		},
 	}
 }

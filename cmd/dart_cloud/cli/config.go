@@ -14,7 +14,7 @@ const (
 	// EnvURL is the backend's URL.
 	EnvURL = "DART_CLOUD_URL"
 	// EnvToken is the session token to send instead of the saved one.
-	EnvToken = "DART_CLOUD_TOKEN"
+	EnvToken = "DART_CLOUD_TOKEN" //nolint:gosec // G101: the variable's name, not a token.
 	// EnvConfig is the path of the config file, replacing the default
 	// os.UserConfigDir()/dart_cloud/config.json.
 	EnvConfig = "DART_CLOUD_CONFIG"
@@ -93,9 +93,11 @@ func (c configFile) save(cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("write config: %w", err)
 	}
-	defer os.Remove(tmp.Name())
+	// Best effort, and a no-op once renamed: a failed save reports its
+	// own error.
+	defer func() { _ = os.Remove(tmp.Name()) }()
 	if _, err := tmp.Write(append(data, '\n')); err != nil {
-		tmp.Close()
+		_ = tmp.Close() // the write's error is the one to report
 		return fmt.Errorf("write config: %w", err)
 	}
 	if err := tmp.Close(); err != nil {

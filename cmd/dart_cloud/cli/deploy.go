@@ -63,16 +63,14 @@ func (a *app) deploy(ctx context.Context, dir string, force bool) error {
 	if err != nil {
 		return err
 	}
-	defer os.Remove(archive.Name())
-	defer archive.Close()
+	defer removeTemp(archive)
 
 	fn, err := a.ensureFunction(ctx, c, cfg.Name)
 	if err != nil {
 		return err
 	}
 	if fn.SourceHash == res.Hash && !force {
-		fmt.Fprintln(a.stdout, "no changes since the active version (use --force)")
-		return nil
+		return a.print("no changes since the active version (use --force)\n")
 	}
 	d, err := a.upload(ctx, c, cfg.Name, archive)
 	if err != nil {
@@ -117,10 +115,10 @@ func (a *app) checkSource(dir string, cfg client.FunctionConfig) error {
 	}
 	report := client.CheckGo(os.DirFS(dir))
 	for _, w := range report.Warnings {
-		fmt.Fprintf(a.stderr, "warning: %s\n", w)
+		a.notef("warning: %s\n", w)
 	}
 	for _, e := range report.Errors {
-		fmt.Fprintf(a.stderr, "go check: %s\n", e)
+		a.notef("go check: %s\n", e)
 	}
 	if n := len(report.Errors); n > 0 {
 		return fmt.Errorf("the Go source has %d problem(s); nothing was uploaded", n)
@@ -139,15 +137,22 @@ func (a *app) packTemp(dir string) (*os.File, client.PackResult, error) {
 		_, err = f.Seek(0, io.SeekStart)
 	}
 	if err != nil {
-		f.Close()
-		os.Remove(f.Name())
+		removeTemp(f)
 		return nil, client.PackResult{}, err
 	}
 	for _, w := range res.Warnings {
-		fmt.Fprintf(a.stderr, "warning: %s\n", w)
+		a.notef("warning: %s\n", w)
 	}
-	fmt.Fprintf(a.stderr, "packed %d files (%s), %s\n", res.Files, sizeText(res.Bytes), res.Hash)
+	a.notef("packed %d files (%s), %s\n", res.Files, sizeText(res.Bytes), res.Hash)
 	return f, res, nil
+}
+
+// removeTemp closes and deletes a temporary file, best effort: it holds
+// nothing the user needs, and the command's own outcome is what to
+// report.
+func removeTemp(f *os.File) {
+	_ = f.Close()
+	_ = os.Remove(f.Name())
 }
 
 // ensureFunction returns the function, creating it on first deploy.
@@ -165,7 +170,7 @@ func (a *app) ensureFunction(
 	if err != nil {
 		return fn, fmt.Errorf("create function %s: %w", name, err)
 	}
-	fmt.Fprintf(a.stderr, "created function %s\n", name)
+	a.notef("created function %s\n", name)
 	return fn, nil
 }
 
@@ -192,7 +197,7 @@ func (a *app) upload(
 		// before anything else is written to stderr.
 		body = io.TeeReader(archive, bar)
 	} else {
-		fmt.Fprintf(a.stderr, "uploading %s\n", sizeText(size))
+		a.notef("uploading %s\n", sizeText(size))
 	}
 	d, err := c.Deploy(ctx, name, body, size, client.ContentTypeTarGz)
 	if bar != nil {
@@ -201,7 +206,7 @@ func (a *app) upload(
 	if err != nil {
 		return d, fmt.Errorf("deploy %s: %w", name, err)
 	}
-	fmt.Fprintf(a.stderr, "uploaded version %d; building\n", d.Version)
+	a.notef("uploaded version %d; building\n", d.Version)
 	return d, nil
 }
 
@@ -215,7 +220,7 @@ func (a *app) followBuild(
 			return d, stoppedWaiting(name, d.Version, ctx.Err())
 		}
 		// The log is a convenience; the status below is what counts.
-		fmt.Fprintf(a.stderr, "warning: build log interrupted: %v\n", err)
+		a.notef("warning: build log interrupted: %v\n", err)
 	}
 	for {
 		var err error
@@ -245,7 +250,9 @@ func stoppedWaiting(name string, version int, err error) error {
 
 // reportDeployment prints the outcome and fails for a failed build.
 func (a *app) reportDeployment(c *client.Client, name string, d client.Deployment) error {
-	fmt.Fprintf(a.stdout, "status:  %s\nversion: %d\n", d.Status, d.Version)
+	if err := a.printf("status:  %s\nversion: %d\n", d.Status, d.Version); err != nil {
+		return err
+	}
 	if d.Status == client.DeploymentFailed {
 		msg := d.Error
 		if msg == "" {
@@ -253,8 +260,7 @@ func (a *app) reportDeployment(c *client.Client, name string, d client.Deploymen
 		}
 		return fmt.Errorf("version %d of %s failed: %s", d.Version, name, msg)
 	}
-	fmt.Fprintf(a.stdout, "url:     %s\n", c.FunctionURL(name))
-	return nil
+	return a.printf("url:     %s\n", c.FunctionURL(name))
 }
 
 // sizeText formats a byte count for people.

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -29,16 +30,14 @@ func (a *app) listCommand() *cobra.Command {
 				return a.printJSON(nonNil(fns))
 			}
 			if len(fns) == 0 {
-				fmt.Fprintln(a.stdout, "no functions yet: create one with dart_cloud init, then dart_cloud deploy")
-				return nil
+				return a.print("no functions yet: create one with dart_cloud init, then dart_cloud deploy\n")
 			}
-			tw := a.table()
-			fmt.Fprintln(tw, "NAME\tSTATUS\tVERSION\tURL\tUPDATED")
+			rows := [][]string{{"NAME", "STATUS", "VERSION", "URL", "UPDATED"}}
 			for _, f := range fns {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.Name, f.Status,
-					versionText(f.ActiveVersion), c.FunctionURL(f.Name), timeText(f.UpdatedAt))
+				rows = append(rows, []string{f.Name, f.Status,
+					versionText(f.ActiveVersion), c.FunctionURL(f.Name), timeText(f.UpdatedAt)})
 			}
-			return tw.Flush()
+			return a.printTable(rows)
 		},
 	}
 }
@@ -79,25 +78,30 @@ func (a *app) infoCommand() *cobra.Command {
 
 func (a *app) printInfo(info functionInfo) error {
 	f := info.Function
-	tw := a.table()
-	fmt.Fprintf(tw, "name:\t%s\n", f.Name)
-	fmt.Fprintf(tw, "id:\t%s\n", f.ID)
-	fmt.Fprintf(tw, "status:\t%s\n", f.Status)
-	fmt.Fprintf(tw, "version:\t%s\n", versionText(f.ActiveVersion))
-	fmt.Fprintf(tw, "url:\t%s\n", info.URL)
+	rows := [][]string{
+		{"name:", f.Name},
+		{"id:", f.ID},
+		{"status:", f.Status},
+		{"version:", versionText(f.ActiveVersion)},
+		{"url:", info.URL},
+	}
 	if f.Config != nil {
-		fmt.Fprintf(tw, "public:\t%t\n", f.Config.Public)
-		fmt.Fprintf(tw, "network:\t%t\n", f.Config.Network)
+		rows = append(rows,
+			[]string{"public:", strconv.FormatBool(f.Config.Public)},
+			[]string{"network:", strconv.FormatBool(f.Config.Network)})
 	}
 	if f.SourceHash != "" {
-		fmt.Fprintf(tw, "source:\t%s\n", f.SourceHash)
+		rows = append(rows, []string{"source:", f.SourceHash})
 	}
-	fmt.Fprintf(tw, "created:\t%s\n", timeText(f.CreatedAt))
-	fmt.Fprintf(tw, "updated:\t%s\n", timeText(f.UpdatedAt))
-	if err := tw.Flush(); err != nil {
+	rows = append(rows,
+		[]string{"created:", timeText(f.CreatedAt)},
+		[]string{"updated:", timeText(f.UpdatedAt)})
+	if err := a.printTable(rows); err != nil {
 		return err
 	}
-	fmt.Fprintln(a.stdout)
+	if err := a.print("\n"); err != nil {
+		return err
+	}
 	return a.printDeployments(info.Deployments)
 }
 
@@ -126,16 +130,14 @@ func (a *app) versionsCommand() *cobra.Command {
 // printDeployments prints a table of deployments.
 func (a *app) printDeployments(ds []client.Deployment) error {
 	if len(ds) == 0 {
-		fmt.Fprintln(a.stdout, "no versions yet: run dart_cloud deploy")
-		return nil
+		return a.print("no versions yet: run dart_cloud deploy\n")
 	}
-	tw := a.table()
-	fmt.Fprintln(tw, "VERSION\tSTATUS\tCREATED\tSOURCE\tERROR")
+	rows := [][]string{{"VERSION", "STATUS", "CREATED", "SOURCE", "ERROR"}}
 	for _, d := range ds {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", d.Version, d.Status,
-			timeText(d.CreatedAt), shortHash(d.SourceHash), oneLine(d.Error, 60))
+		rows = append(rows, []string{strconv.Itoa(d.Version), d.Status,
+			timeText(d.CreatedAt), shortHash(d.SourceHash), oneLine(d.Error, 60)})
 	}
-	return tw.Flush()
+	return a.printTable(rows)
 }
 
 func (a *app) deleteCommand() *cobra.Command {
@@ -169,8 +171,7 @@ terminal it refuses unless --yes is given.`,
 			if err := c.DeleteFunction(cmd.Context(), name); err != nil {
 				return fmt.Errorf("delete %s: %w", name, err)
 			}
-			fmt.Fprintf(a.stdout, "deleted %s\n", name)
-			return nil
+			return a.printf("deleted %s\n", name)
 		},
 	}
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "delete without asking")

@@ -67,6 +67,7 @@ func (a *app) scaffold(dir, name string) error {
 	if len(existing) > 0 {
 		return fmt.Errorf("init: %s already has %s; nothing was written", dir, strings.Join(existing, ", "))
 	}
+	//nolint:gosec // G301: a source directory, with the usual mode; the umask still applies.
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("init: %w", err)
 	}
@@ -75,23 +76,25 @@ func (a *app) scaffold(dir, name string) error {
 			return fmt.Errorf("init: %w", err)
 		}
 	}
-	fmt.Fprintf(a.stdout, "created function %s in %s:\n", name, dir)
+	var b strings.Builder
+	fmt.Fprintf(&b, "created function %s in %s:\n", name, dir)
 	for _, f := range files {
-		fmt.Fprintf(a.stdout, "  %s\n", f.name)
+		fmt.Fprintf(&b, "  %s\n", f.name)
 	}
-	fmt.Fprintf(a.stdout, "next: cd %s && go test ./... && dart_cloud deploy\n", dir)
-	return nil
+	fmt.Fprintf(&b, "next: cd %s && go test ./... && dart_cloud deploy\n", dir)
+	return a.print(b.String())
 }
 
 // writeNew creates a file that must not exist yet, so a file appearing
 // since the check is still never overwritten.
 func writeNew(p, content string) error {
+	//nolint:gosec // G302: a source file, with the usual mode; the umask still applies.
 	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return err
 	}
 	if _, err := f.WriteString(content); err != nil {
-		f.Close()
+		_ = f.Close() // the write's error is the one to report
 		return err
 	}
 	return f.Close()

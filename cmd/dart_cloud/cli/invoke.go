@@ -64,7 +64,7 @@ instance crashed).`,
 			if err != nil {
 				return fmt.Errorf("invoke %s: %w", args[0], err)
 			}
-			defer resp.Body.Close()
+			defer func() { _ = resp.Body.Close() }() // read whole by printResponse
 			return a.printResponse(resp)
 		},
 	}
@@ -145,18 +145,19 @@ func (a *app) printResponse(resp *http.Response) error {
 		}
 		return a.printJSON(r)
 	}
-	fmt.Fprintf(a.stdout, "%s %s\n", resp.Proto, resp.Status)
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s\n", resp.Proto, resp.Status)
 	for _, k := range slices.Sorted(maps.Keys(resp.Header)) {
 		for _, v := range resp.Header[k] {
-			fmt.Fprintf(a.stdout, "%s: %s\n", k, v)
+			fmt.Fprintf(&b, "%s: %s\n", k, v)
 		}
 	}
-	fmt.Fprintln(a.stdout)
-	a.stdout.Write(body)
+	b.WriteString("\n")
+	b.Write(body)
 	// A terminal prompt would otherwise follow a body without a final
 	// newline on the same line; a pipe gets the body byte for byte.
 	if len(body) > 0 && body[len(body)-1] != '\n' && a.isTerminal(a.stdout) {
-		fmt.Fprintln(a.stdout)
+		b.WriteString("\n")
 	}
-	return nil
+	return a.print(b.String())
 }

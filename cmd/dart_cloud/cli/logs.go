@@ -42,8 +42,7 @@ backend's default.`,
 			if a.jsonOutput() {
 				return a.printJSON(nonNil(entries))
 			}
-			a.printLogs(entries)
-			return nil
+			return a.printLogs(entries)
 		},
 	}
 	cmd.Flags().StringVar(&since, "since", "", "only entries since a duration ago (1h) or a time (RFC 3339)")
@@ -84,7 +83,8 @@ func parseAgo(s string) (time.Duration, error) {
 
 // printLogs prints each line of each entry with the entry's time, stream
 // and request id, so that grep keeps the context of a line.
-func (a *app) printLogs(entries []client.LogEntry) {
+func (a *app) printLogs(entries []client.LogEntry) error {
+	var b strings.Builder
 	for _, e := range entries {
 		req := e.RequestID
 		if req == "" {
@@ -93,7 +93,8 @@ func (a *app) printLogs(entries []client.LogEntry) {
 		prefix := fmt.Sprintf("%s %-6s %s ", e.Time.UTC().Format("2006-01-02T15:04:05.000Z"), e.Stream, req)
 		text := strings.TrimSuffix(e.Text, "\n")
 		for line := range strings.SplitSeq(text, "\n") {
-			fmt.Fprintf(a.stdout, "%s%s\n", prefix, line)
+			b.WriteString(prefix + line + "\n")
 		}
 	}
+	return a.print(b.String())
 }

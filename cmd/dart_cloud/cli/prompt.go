@@ -52,7 +52,7 @@ func (l *lineReader) next() (string, error) {
 // ask prints prompt on stderr when stdin is a terminal and reads a line.
 func (a *app) ask(prompt string) (string, error) {
 	if a.isTerminal(a.stdin) {
-		fmt.Fprint(a.stderr, prompt)
+		a.notef("%s", prompt)
 	}
 	line, err := a.lines.next()
 	if errors.Is(err, io.ErrUnexpectedEOF) {
@@ -72,9 +72,9 @@ func (a *app) askSecret(prompt string) (string, error) {
 		}
 		return line, err
 	}
-	fmt.Fprint(a.stderr, prompt)
+	a.notef("%s", prompt)
 	secret, err := term.ReadPassword(int(f.Fd()))
-	fmt.Fprintln(a.stderr)
+	a.notef("\n")
 	if err != nil {
 		return "", fmt.Errorf("read password: %w", err)
 	}

@@ -81,7 +81,7 @@ func (a *app) run(ctx context.Context, args []string) int {
 	cmd := a.rootCommand()
 	cmd.SetArgs(args)
 	if err := cmd.ExecuteContext(ctx); err != nil {
-		fmt.Fprintf(a.stderr, "error: %s\n", explain(err))
+		a.notef("error: %s\n", explain(err))
 		return 1
 	}
 	return 0
@@ -204,10 +204,37 @@ func (a *app) printJSON(v any) error {
 	return nil
 }
 
-// table returns a writer aligning tab-separated columns on stdout; the
-// caller must Flush it.
-func (a *app) table() *tabwriter.Writer {
-	return tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+// print writes s to stdout. Stdout carries a command's result, so a
+// write that fails there fails the command.
+func (a *app) print(s string) error {
+	if _, err := io.WriteString(a.stdout, s); err != nil {
+		return fmt.Errorf("write output: %w", err)
+	}
+	return nil
+}
+
+// printf formats to stdout, failing like print.
+func (a *app) printf(format string, args ...any) error {
+	return a.print(fmt.Sprintf(format, args...))
+}
+
+// printTable writes rows of cells to stdout in aligned columns.
+func (a *app) printTable(rows [][]string) error {
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	for _, r := range rows {
+		// A tabwriter over a strings.Builder has no write to fail.
+		_, _ = io.WriteString(tw, strings.Join(r, "\t")+"\n")
+	}
+	_ = tw.Flush()
+	return a.print(b.String())
+}
+
+// notef writes progress, a warning, a prompt or an error to stderr, best
+// effort: stderr is where failures are reported, so a write failing
+// there has nowhere left to be reported.
+func (a *app) notef(format string, args ...any) {
+	_, _ = fmt.Fprintf(a.stderr, format, args...)
 }
 
 // explain adds advice to errors a user can act on.

@@ -15,7 +15,7 @@ import (
 func frame(stream byte, payload string) []byte {
 	h := make([]byte, frameHeaderLen, frameHeaderLen+len(payload))
 	h[0] = stream
-	binary.BigEndian.PutUint32(h[4:], uint32(len(payload))) //nolint:gosec // Test payloads are small.
+	binary.BigEndian.PutUint32(h[4:], uint32(len(payload)))
 	return append(h, payload...)
 }
 

@@ -3,6 +3,7 @@ package podman
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -40,7 +41,7 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	if shared.svc != nil {
 		if err := shared.svc.Stop(); err != nil {
-			slog.Error("stop podman service", "error", err)
+			fmt.Fprintf(os.Stderr, "stop podman service: %v\n", err)
 		}
 	}
 	if shared.dataDir != "" {

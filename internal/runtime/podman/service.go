@@ -105,7 +105,6 @@ func (s *Service) start(dir string) error {
 	if err := os.Remove(s.socket); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("remove stale podman socket: %w", err)
 	}
-	//nolint:gosec // dir is the backend's own data directory.
 	logFile, err := os.Create(filepath.Join(dir, "podman.log"))
 	if err != nil {
 		return fmt.Errorf("create podman log: %w", err)
@@ -113,7 +112,6 @@ func (s *Service) start(dir string) error {
 	// The child holds its own descriptor of the file from Start on.
 	defer func() { _ = logFile.Close() }()
 
-	//nolint:gosec // podman comes from PATH; the socket is the backend's own.
 	cmd := exec.Command(podman, "system", "service", "--time=0", "unix://"+s.socket)
 	cmd.Env = append(os.Environ(), "CONTAINERS_CONF="+conf)
 	cmd.Stdout, cmd.Stderr = logFile, logFile

@@ -18,7 +18,6 @@ import (
 func startFnapp(t *testing.T, startup string) (runtime.Container, *exec.Cmd, *bytes.Buffer) {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "fn")
-	//nolint:gosec // An executable needs its x bit.
 	if err := os.WriteFile(bin, compileFnapp(t), 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +29,7 @@ func startFnapp(t *testing.T, startup string) (runtime.Container, *exec.Cmd, *by
 	sock := filepath.Join(sockDir, "fn.sock")
 
 	var out bytes.Buffer
-	cmd := exec.Command(bin) //nolint:gosec // The test function just compiled.
+	cmd := exec.Command(bin)
 	cmd.Env = []string{runtime.SocketEnv + "=" + sock, "FN_STARTUP=" + startup}
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {

@@ -96,7 +96,6 @@ func compileFnapp(t testing.TB) []byte {
 		t.Fatalf("compile test function: go tool not found: %v", err)
 	}
 	out := filepath.Join(dir, "fn")
-	//nolint:gosec // The go tool from PATH, building the embedded source.
 	cmd := exec.Command(goTool, "build", "-trimpath", "-ldflags=-s -w", "-o", out, ".")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+goruntime.GOARCH,
@@ -104,7 +103,7 @@ func compileFnapp(t testing.TB) []byte {
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("compile test function: %v\n%s", err, msg)
 	}
-	bin, err := os.ReadFile(out) //nolint:gosec // The binary just built in a temp dir.
+	bin, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
 	}

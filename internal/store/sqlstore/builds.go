@@ -18,6 +18,7 @@ func (s *Store) ClaimDeployment(
 	// One statement picks and marks the row. On PostgreSQL the subquery
 	// locks the row it picks and skips rows other claimers hold; on SQLite
 	// the statement runs alone on the single writer connection.
+	//nolint:gosec // G202: SkipLocked is the dialect's fixed clause.
 	row := s.write.QueryRowContext(ctx,
 		`UPDATE deployments SET status = $1, claimed_by = $2, started_at = $3
 		WHERE id = (

@@ -137,7 +137,7 @@ func (s *Store) ListDeployments(ctx context.Context, functionID string) ([]store
 	if err != nil {
 		return nil, fmt.Errorf("list deployments: %w", err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }() // rows.Err below reports a failed read
 	for rows.Next() {
 		d, err := scanDeployment(rows)
 		if err != nil {

@@ -117,13 +117,14 @@ func (s *Store) ListExecutions(ctx context.Context, q store.ExecutionQuery) ([]s
 		query += ` AND started_at < $` + strconv.Itoa(len(args))
 	}
 	args = append(args, limitOr(q.Limit, defaultExecutionLimit))
+	//nolint:gosec // G202: fixed text and placeholder numbers only; values are arguments.
 	query += ` ORDER BY started_at DESC, id DESC LIMIT $` + strconv.Itoa(len(args))
 
 	rows, err := s.read.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list executions: %w", err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }() // rows.Err below reports a failed read
 	for rows.Next() {
 		e, err := scanExecution(rows)
 		if err != nil {

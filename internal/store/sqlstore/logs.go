@@ -53,13 +53,14 @@ func (s *Store) ListLogLines(ctx context.Context, q store.LogQuery) ([]store.Log
 		query += ` AND time >= $` + strconv.Itoa(len(args))
 	}
 	args = append(args, limitOr(q.Limit, defaultLogLimit))
+	//nolint:gosec // G202: fixed text and placeholder numbers only; values are arguments.
 	query += ` ORDER BY id LIMIT $` + strconv.Itoa(len(args))
 
 	rows, err := s.read.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list log lines: %w", err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }() // rows.Err below reports a failed read
 	for rows.Next() {
 		var l store.LogLine
 		err := rows.Scan(&l.ID, &l.FunctionID, &l.InstanceID, &l.Stream, timeDst{&l.Time}, &l.Text)

@@ -89,13 +89,6 @@ func (s *Store) Close() error {
 	return err
 }
 
-// queryer is what *sql.DB and *sql.Tx share.
-type queryer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
 // rowScanner is what *sql.Row and *sql.Rows share.
 type rowScanner interface {
 	Scan(dest ...any) error
@@ -118,6 +111,7 @@ func (s *Store) retryTx(
 		}
 		s.logger.Warn("retrying transaction", "op", op, "attempt", attempt, "error", err)
 		// Jitter keeps two transactions that deadlocked from meeting again.
+		//nolint:gosec // G404: jitter needs no unpredictability.
 		pause := time.Duration(attempt) * time.Duration(1+rand.IntN(10)) * time.Millisecond
 		select {
 		case <-ctx.Done():

@@ -8,7 +8,7 @@ import (
 	"github.com/containerpub/containerpub/internal/store"
 )
 
-const tokenColumns = `hash, user_id, kind, created_at, expires_at`
+const tokenColumns = `hash, user_id, kind, created_at, expires_at` //nolint:gosec // G101: column names, no secret.
 
 // CreateToken stores t; ErrConflict when the hash exists, ErrNotFound when
 // the user does not. A zero CreatedAt is set to the current time.

@@ -1,0 +1,53 @@
+package auth
+
+import (
+	"encoding/base64"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/argon2"
+)
+
+func TestCheckPassword(t *testing.T) {
+	const password = "correct horse"
+	hash, err := HashPassword(password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(hash, "$")
+	salt, err := base64.RawStdEncoding.DecodeString(parts[4])
+	if err != nil {
+		t.Fatal(err)
+	}
+	// withKey is the hash with the password's true key of n bytes, so
+	// that only the bound on the key length can refuse it.
+	withKey := func(n int) string {
+		key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, uint32(n))
+		p := append([]string(nil), parts...)
+		p[5] = base64.RawStdEncoding.EncodeToString(key)
+		return strings.Join(p, "$")
+	}
+	tests := []struct {
+		name     string
+		encoded  string
+		password string
+		want     bool
+	}{
+		{name: "right", encoded: hash, password: password, want: true},
+		{name: "wrong", encoded: hash, password: password + "!"},
+		{name: "empty_password", encoded: hash, password: ""},
+		{name: "not_argon2id", encoded: strings.Replace(hash, "argon2id", "argon2i", 1), password: password},
+		{name: "too_few_parts", encoded: strings.Join(parts[:5], "$"), password: password},
+		{name: "bad_params", encoded: strings.Replace(hash, "m=", "x=", 1), password: password},
+		{name: "empty_key", encoded: strings.Join(append(parts[:5:5], ""), "$"), password: password},
+		{name: "longest_key", encoded: withKey(maxKeyLen), password: password, want: true},
+		{name: "key_over_bound", encoded: withKey(maxKeyLen + 1), password: password},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := CheckPassword(tt.encoded, tt.password); got != tt.want {
+				t.Errorf("CheckPassword(%q, %q) = %v, want %v", tt.encoded, tt.password, got, tt.want)
+			}
+		})
+	}
+}
