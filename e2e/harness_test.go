@@ -56,9 +56,15 @@ func run(m *testing.M) int {
 	defer os.RemoveAll(dir)
 	repoRoot, _ = filepath.Abs("..")
 	binDir = filepath.Join(dir, "bin")
-	build := exec.Command("go", "build", "-o", binDir+"/", "./cmd/dart_cloud_backend", "./cmd/dart_cloud")
+	args := []string{"build", "-o", binDir + "/"}
+	env := append(os.Environ(), "CGO_ENABLED=0")
+	if raceEnabled {
+		args = append(args, "-race")
+		env = append(os.Environ(), "CGO_ENABLED=1")
+	}
+	build := exec.Command("go", append(args, "./cmd/dart_cloud_backend", "./cmd/dart_cloud")...)
 	build.Dir = repoRoot
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	build.Env = env
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build binaries: %v\n%s", err, out)
 		return 1
@@ -235,6 +241,9 @@ func (b *backend) stop(t *testing.T) {
 		t.Errorf("backend did not stop within 90s")
 	}
 	b.cmd = nil
+	if strings.Contains(b.log.String(), "WARNING: DATA RACE") {
+		t.Errorf("the race detector found a data race in the backend")
+	}
 	if t.Failed() {
 		t.Logf("backend log:\n%s", b.log.String())
 	}

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	goruntime "runtime"
 	"strings"
 	"sync"
 	"time"
@@ -35,16 +36,32 @@ var (
 // people can recognise one.
 const tokenPrefix = "cpt_"
 
-// argon2id parameters: 64 MiB, 1 pass, 2 lanes, per RFC 9106's second
-// recommended option scaled to a server that hashes rarely.
+// argon2id parameters: 19 MiB, 2 passes, 1 lane, OWASP's recommended
+// minimum. Each hash holds its memory while it runs, so hashes are also
+// limited to one per core at a time: a burst of logins cannot exhaust the
+// backend's memory.
 const (
-	argonTime    = 1
-	argonMemory  = 64 * 1024
-	argonThreads = 2
+	argonTime    = 2
+	argonMemory  = 19 * 1024
+	argonThreads = 1
 	argonKeyLen  = 32
-	// maxKeyLen bounds the key length CheckPassword accepts in a hash.
+	// maxKeyLen, maxMemory and maxTime bound what CheckPassword accepts
+	// from a stored hash, so that a corrupt one cannot ask for a huge key
+	// or huge memory.
 	maxKeyLen = 1024
+	maxMemory = 256 * 1024
+	maxTime   = 10
 )
+
+// hashSlots limits the password hashes running at once.
+var hashSlots = make(chan struct{}, goruntime.NumCPU())
+
+// idKey is argon2.IDKey within a hash slot.
+func idKey(password, salt []byte, t, m uint32, p uint8, keyLen uint32) []byte {
+	hashSlots <- struct{}{}
+	defer func() { <-hashSlots }()
+	return argon2.IDKey(password, salt, t, m, p, keyLen)
+}
 
 // HashPassword returns an encoded argon2id hash of password.
 func HashPassword(password string) (string, error) {
@@ -52,7 +69,7 @@ func HashPassword(password string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("read salt: %w", err)
 	}
-	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	key := idKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
 	return fmt.Sprintf("$argon2id$v=19$m=%d,t=%d,p=%d$%s$%s", argonMemory, argonTime, argonThreads,
 		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
 }
@@ -65,7 +82,8 @@ func CheckPassword(encoded, password string) bool {
 	}
 	var m, t uint32
 	var p uint8
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil {
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil ||
+		m > maxMemory || t > maxTime || t == 0 || p == 0 {
 		return false
 	}
 	salt, err := base64.RawStdEncoding.DecodeString(parts[4])
@@ -81,7 +99,7 @@ func CheckPassword(encoded, password string) bool {
 	if keyLen > maxKeyLen {
 		return false
 	}
-	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(keyLen))
+	got := idKey([]byte(password), salt, t, m, p, uint32(keyLen))
 	return subtle.ConstantTimeCompare(got, want) == 1
 }
 

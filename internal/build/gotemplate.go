@@ -47,6 +47,10 @@ import (
 
 const endMarker = {{.EndMarker}}
 
+// markCalls says whether the platform attributes output to calls, and so
+// wants the end of each call marked.
+var markCalls = os.Getenv({{.MarkersEnv}}) == "1"
+
 func main() {
 	ln, err := listen()
 	if err != nil {
@@ -101,7 +105,9 @@ func listen() (net.Listener, error) {
 func serve(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get({{.RequestIDHeader}})
-		defer endCall(id)
+		if markCalls {
+			defer endCall(id)
+		}
 		defer recoverPanic(w, id)
 		h.ServeHTTP(w, r)
 	})
@@ -159,6 +165,7 @@ func GenerateGoMain(dir string) error {
 	err = goMainTemplate.Execute(&buf, map[string]string{
 		"Module":          strconv.Quote(mod.Module.Mod.Path),
 		"EndMarker":       strconv.Quote(runtime.CallEndMarker),
+		"MarkersEnv":      strconv.Quote(runtime.MarkersEnv),
 		"SocketEnv":       strconv.Quote(runtime.SocketEnv),
 		"RequestIDHeader": strconv.Quote(client.RequestIDHeader),
 	})

@@ -204,7 +204,7 @@ func TestGoMainContract(t *testing.T) {
 	stale.(*net.UnixListener).SetUnlinkOnClose(false)
 	stale.Close()
 
-	in := startInstance(t, bin, []string{runtime.SocketEnv + "=" + sock}, func(ctx context.Context) (net.Conn, error) {
+	in := startInstance(t, bin, []string{runtime.SocketEnv + "=" + sock, runtime.MarkersEnv + "=1"}, func(ctx context.Context) (net.Conn, error) {
 		var d net.Dialer
 		return d.DialContext(ctx, "unix", sock)
 	})
@@ -294,6 +294,11 @@ func TestGoMainPort(t *testing.T) {
 	})
 	if code, body := in.get(t, "/", "p1"); code != 200 || body != "ok" {
 		t.Errorf("GET / on $PORT = %d %q, want 200 ok", code, body)
+	}
+	// Without the platform asking for them, no call is marked.
+	if strings.Contains(in.stdout.String(), runtime.CallEndMarker) ||
+		strings.Contains(in.stderr.String(), runtime.CallEndMarker) {
+		t.Errorf("end markers written though %s is unset: stdout %q", runtime.MarkersEnv, in.stdout.String())
 	}
 }
 

@@ -217,6 +217,7 @@ func callImage(t *testing.T, d runtime.Driver, ref, target, want string) {
 	c, err := d.Create(ctx, runtime.ContainerSpec{
 		Name:   "cpb-it-" + randomHex(t),
 		Image:  ref,
+		Env:    map[string]string{runtime.MarkersEnv: "1"},
 		Limits: runtime.Limits{MemoryBytes: 64 << 20, Pids: 64, OpenFiles: 1024, Procs: 1024},
 	})
 	if err != nil {

@@ -25,7 +25,7 @@ const (
 type Instance struct {
 	pool      *Pool
 	ctr       runtime.Container
-	transport *http.Transport
+	transport *transport
 	logs      *logCollector
 
 	// exited closes when the container's output stream ends, which is
@@ -70,20 +70,6 @@ func (i *Instance) ExitReason(wait time.Duration) string {
 		i.exitReason = i.pool.m.exitReason(ctx, i)
 	})
 	return i.exitReason
-}
-
-func newTransport(ep runtime.Endpoint, maxConns int) *http.Transport {
-	dialer := &net.Dialer{}
-	return &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return dialer.DialContext(ctx, ep.Network, ep.Address)
-		},
-		MaxIdleConnsPerHost: maxConns,
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true,
-		// No ResponseHeaderTimeout: the function's own timeout, carried by
-		// the request's context, is the only limit on a call.
-	}
 }
 
 // start starts the instance's process and waits until it accepts

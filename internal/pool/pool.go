@@ -519,6 +519,9 @@ func (p *Pool) instanceSpec(name string) runtime.ContainerSpec {
 	}
 	env["CONTAINERPUB_FUNCTION"] = p.dep.FunctionName
 	env["CONTAINERPUB_VERSION"] = fmt.Sprint(p.dep.Version)
+	if c.Scaling.Concurrency == 1 {
+		env[runtime.MarkersEnv] = "1"
+	}
 	return runtime.ContainerSpec{
 		Name:  name,
 		Image: p.dep.Image,

@@ -38,6 +38,11 @@ const (
 	// call, so that every line before it is attributed to that call. A
 	// runtime that does not write it gets its lines attributed by time.
 	CallEndMarker = "\x1econtainerpub-end "
+	// MarkersEnv is set to "1" when the platform wants CallEndMarker
+	// written: only when an instance serves one call at a time, since only
+	// then can lines be attributed to calls. Without it the markers would
+	// cost every call two writes through the container's log pipes.
+	MarkersEnv = "CONTAINERPUB_CALL_MARKERS"
 )
 
 // Container states, as reported by Inspect and List.

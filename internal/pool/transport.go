@@ -1,0 +1,269 @@
+package pool
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/containerpub/containerpub/internal/runtime"
+)
+
+// transport is the HTTP/1.1 client of one instance. It keeps idle
+// connections to the instance and does a call's work on the caller's
+// goroutine: it writes the request, then reads the answer, where
+// net/http.Transport hands each connection to a reader and a writer
+// goroutine and pays two goroutine wake-ups per call. Only a body that
+// is large or of unknown length is written from a goroutine of its own,
+// so that a function may answer while the body still streams in.
+//
+// It is safe for concurrent use.
+type transport struct {
+	ep      runtime.Endpoint
+	maxIdle int
+	dialer  net.Dialer
+
+	// mu guards idle and closed.
+	mu     sync.Mutex
+	idle   []*conn
+	closed bool
+}
+
+// inlineBodyLimit is the largest request body written on the caller's
+// goroutine: it fits in a unix socket's buffer, so the write cannot wait
+// on a function that answers before reading it.
+const inlineBodyLimit = 64 << 10
+
+// conn is one connection to the instance with its buffers.
+type conn struct {
+	nc net.Conn
+	br *bufio.Reader
+	bw *bufio.Writer
+}
+
+func newTransport(ep runtime.Endpoint, maxIdle int) *transport {
+	return &transport{ep: ep, maxIdle: maxIdle}
+}
+
+// CloseIdleConnections closes the idle connections and stops keeping
+// new ones: the instance is going away.
+func (t *transport) CloseIdleConnections() {
+	t.mu.Lock()
+	idle := t.idle
+	t.idle = nil
+	t.closed = true
+	t.mu.Unlock()
+	for _, c := range idle {
+		_ = c.nc.Close() // nothing to report: the instance is going away
+	}
+}
+
+func (t *transport) get(ctx context.Context) (c *conn, reused bool, err error) {
+	t.mu.Lock()
+	if n := len(t.idle); n > 0 {
+		c = t.idle[n-1]
+		t.idle = t.idle[:n-1]
+		t.mu.Unlock()
+		return c, true, nil
+	}
+	t.mu.Unlock()
+	nc, err := t.dialer.DialContext(ctx, t.ep.Network, t.ep.Address)
+	if err != nil {
+		return nil, false, err
+	}
+	return &conn{nc: nc, br: bufio.NewReaderSize(nc, 16<<10), bw: bufio.NewWriterSize(nc, 16<<10)}, false, nil
+}
+
+func (t *transport) put(c *conn) {
+	t.mu.Lock()
+	if !t.closed && len(t.idle) < t.maxIdle {
+		t.idle = append(t.idle, c)
+		t.mu.Unlock()
+		return
+	}
+	t.mu.Unlock()
+	_ = c.nc.Close() // surplus connection
+}
+
+// RoundTrip sends one request. A request without a body that fails on a
+// kept-alive connection before any answer arrived is tried once more on
+// a new connection: the instance may have closed the idle connection.
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	for attempt := 0; ; attempt++ {
+		c, reused, err := t.get(ctx)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := t.roundTrip(ctx, c, req)
+		if err == nil {
+			return resp, nil
+		}
+		if !reused || attempt > 0 || !replayable(req) || ctx.Err() != nil {
+			return nil, err
+		}
+	}
+}
+
+func replayable(req *http.Request) bool {
+	return req.Body == nil || req.Body == http.NoBody
+}
+
+// aLongTimeAgo is a deadline in the past, which unblocks any pending
+// read or write on a connection at once.
+var aLongTimeAgo = time.Unix(1, 0)
+
+func (t *transport) roundTrip(ctx context.Context, c *conn, req *http.Request) (*http.Response, error) {
+	// The call's context is the only limit on it: cancelling it, by the
+	// caller going away or by the function's timeout, breaks the
+	// connection's pending read or write.
+	stop := context.AfterFunc(ctx, func() { _ = c.nc.SetDeadline(aLongTimeAgo) })
+
+	out := *req // shallow: RoundTrip must not change the caller's request
+	var src *sourceReader
+	if req.Body != nil && req.Body != http.NoBody {
+		src = &sourceReader{rc: req.Body}
+		out.Body = src
+	}
+	writeErr := make(chan error, 1)
+	if src == nil || (req.ContentLength >= 0 && req.ContentLength <= inlineBodyLimit) {
+		err := writeRequest(c, &out)
+		if err != nil && src != nil && src.err != nil {
+			// Reading the caller's body failed (it went away, or passed
+			// the size limit): there is no call to complete.
+			stop()
+			_ = c.nc.Close()
+			return nil, fmt.Errorf("read request body: %w", src.err)
+		}
+		// A failed write to the instance may still leave its answer
+		// (for example an early error) to read.
+		writeErr <- err
+	} else {
+		go func() {
+			err := writeRequest(c, &out)
+			if err != nil && src.err != nil {
+				_ = c.nc.Close() // ends the read below too
+			}
+			writeErr <- err
+		}()
+	}
+
+	resp, err := readResponse(c, req)
+	if err != nil {
+		stop()
+		_ = c.nc.Close() // broken mid-call; a write still going ends with it
+		if werr := <-writeErr; werr != nil && src != nil && src.err != nil {
+			return nil, fmt.Errorf("read request body: %w", src.err)
+		}
+		return nil, fmt.Errorf("read answer: %w", err)
+	}
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		// An upgraded connection belongs to the caller from now on.
+		stop()
+		resp.Body = upgraded{c}
+		return resp, nil
+	}
+	resp.Body = &body{rc: resp.Body, t: t, c: c, resp: resp, stop: stop, writeErr: writeErr}
+	return resp, nil
+}
+
+// sourceReader remembers an error reading the caller's request body, to
+// tell it from an error writing to the instance.
+type sourceReader struct {
+	rc  io.ReadCloser
+	err error
+}
+
+func (s *sourceReader) Read(p []byte) (int, error) {
+	n, err := s.rc.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		s.err = err
+	}
+	return n, err
+}
+
+func (s *sourceReader) Close() error { return s.rc.Close() }
+
+func writeRequest(c *conn, req *http.Request) error {
+	if err := req.Write(c.bw); err != nil {
+		return err
+	}
+	return c.bw.Flush()
+}
+
+// readResponse reads the final answer, passing over informational (1xx)
+// ones such as 100 Continue.
+func readResponse(c *conn, req *http.Request) (*http.Response, error) {
+	for {
+		resp, err := http.ReadResponse(c.br, req)
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
+			return resp, nil
+		}
+	}
+}
+
+// body is an answer's body. Read to its end, it gives its connection back
+// for the next call; closed early, or after an error, it closes it.
+type body struct {
+	rc       io.ReadCloser
+	t        *transport
+	c        *conn
+	resp     *http.Response
+	stop     func() bool
+	writeErr chan error
+	done     bool
+	eof      bool
+}
+
+func (b *body) Read(p []byte) (int, error) {
+	if b.done {
+		return 0, io.EOF
+	}
+	n, err := b.rc.Read(p)
+	if errors.Is(err, io.EOF) {
+		b.eof = true
+	}
+	return n, err
+}
+
+// Close ends the call on this connection.
+func (b *body) Close() error {
+	if b.done {
+		return nil
+	}
+	b.done = true
+	err := b.rc.Close()
+	stopped := b.stop() // false when the context already broke the connection
+	var werr error
+	select {
+	case werr = <-b.writeErr:
+	default:
+		// The answer is complete while the request still streams out:
+		// the connection cannot carry another call.
+		_ = b.c.nc.Close()
+		<-b.writeErr
+		return err
+	}
+	if b.eof && stopped && werr == nil && err == nil && !b.resp.Close && !b.resp.Request.Close {
+		b.t.put(b.c)
+		return nil
+	}
+	_ = b.c.nc.Close() // not reusable: cut short, broken, or asked to close
+	return err
+}
+
+// upgraded hands the connection of a 101 answer to the caller, reading
+// first what the response reader buffered.
+type upgraded struct{ c *conn }
+
+func (u upgraded) Read(p []byte) (int, error)  { return u.c.br.Read(p) }
+func (u upgraded) Write(p []byte) (int, error) { return u.c.nc.Write(p) }
+func (u upgraded) Close() error                { return u.c.nc.Close() }
