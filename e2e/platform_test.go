@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -336,5 +337,25 @@ func TestSameOwnerBuildsStayApart(t *testing.T) {
 		if resp.StatusCode != 200 {
 			t.Errorf("invoke %s = %d, want 200", name, resp.StatusCode)
 		}
+	}
+}
+
+// TestDataDirInUse starts a second backend on a running one's data
+// directory: it must refuse to start and say why.
+func TestDataDirInUse(t *testing.T) {
+	b := startBackend(t, "sqlite://"+filepath.Join(t.TempDir(), "e2e.db"))
+	cmd := exec.Command(filepath.Join(binDir, "dart_cloud_backend"))
+	cmd.Env = append(os.Environ(),
+		"CONTAINERPUB_ADDR=127.0.0.1:"+freePort(t),
+		"CONTAINERPUB_DATA_DIR="+b.DataDir,
+		"CONTAINERPUB_DATABASE_URL="+b.dbURL,
+		"CONTAINERPUB_PODMAN_SOCKET="+podmanSocket,
+	)
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("a second backend on %s started:\n%s", b.DataDir, out)
+	}
+	if !strings.Contains(string(out), "in use by another backend") {
+		t.Errorf("second backend said %q, want it to name the data dir in use", out)
 	}
 }

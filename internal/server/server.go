@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/sys/unix"
 
 	"github.com/containerpub/containerpub/internal/api"
 	"github.com/containerpub/containerpub/internal/auth"
@@ -47,6 +48,11 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger, ready chan
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
+	unlock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	backendID, err := loadBackendID(cfg.DataDir)
 	if err != nil {
 		return err
@@ -266,6 +272,23 @@ func OpenStore(ctx context.Context, url string, logger *slog.Logger) (store.Stor
 	default:
 		return sqlite.Open(ctx, url, logger)
 	}
+}
+
+// lockDataDir takes the data directory for this process: two backends on
+// one directory would share instance sockets and container labels.
+func lockDataDir(dir string) (unlock func(), err error) {
+	f, err := os.OpenFile(filepath.Join(dir, "backend.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock data dir: %w", err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		_ = f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, fmt.Errorf("data dir %s is in use by another backend process", dir)
+		}
+		return nil, fmt.Errorf("lock data dir: %w", err)
+	}
+	return func() { _ = f.Close() }, nil // closing releases the lock
 }
 
 // loadBackendID returns this data directory's backend id, making one on
