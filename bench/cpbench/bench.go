@@ -39,6 +39,8 @@ type bench struct {
 	token  string
 	driver *podman.Driver
 	pod    *libpod
+	// backendEnv is the backend's own settings.
+	backendEnv []string
 	// debugAddr is the backend's profiler address, when profiling.
 	debugAddr string
 	// wholeRun samples the backend's memory from start to end.
@@ -73,6 +75,7 @@ func runAll(ctx context.Context, cfg Config, logger *slog.Logger) (rep *report, 
 		{"profile", b.profile},
 		{"cold start", b.benchCold},
 		{"burst", b.benchBurst},
+		{"final memory", b.measureEnd},
 	}
 	for _, s := range steps {
 		b.log.Info("benchmark", "step", s.name)
@@ -102,15 +105,15 @@ func (b *bench) setUp(ctx context.Context) error {
 	}
 	b.work = work
 	b.log.Info("starting backend", "binary", b.cfg.Backend, "work_dir", work)
-	env := []string{"CONTAINERPUB_LOG_LEVEL=" + b.cfg.BackendLogLevel}
+	b.backendEnv = []string{"CONTAINERPUB_LOG_LEVEL=" + b.cfg.BackendLogLevel}
 	if b.cfg.ProfileDir != "" {
 		if b.debugAddr, err = freeAddr(); err != nil {
 			return err
 		}
-		env = append(env, "CONTAINERPUB_DEBUG_ADDR="+b.debugAddr)
+		b.backendEnv = append(b.backendEnv, "CONTAINERPUB_DEBUG_ADDR="+b.debugAddr)
 	}
 	b.be, err = startBackend(ctx, b.cfg.Backend, filepath.Join(work, "data"),
-		filepath.Join(work, "backend.log"), env...)
+		filepath.Join(work, "backend.log"), b.backendEnv...)
 	if err != nil {
 		return err
 	}
@@ -165,9 +168,14 @@ func (b *bench) tearDown() error {
 	if b.wholeRun != nil {
 		_, _ = b.wholeRun.stop() // the run failed: its figures are moot
 	}
-	for name := range b.fnIDs {
-		if err := b.api.DeleteFunction(ctx, name); err != nil && !client.IsNotFound(err) {
-			errs = append(errs, fmt.Errorf("delete function %s: %w", name, err))
+	if !b.be.alive() {
+		errs = append(errs, b.restartBackend(ctx))
+	}
+	if b.api != nil {
+		for name := range b.fnIDs {
+			if err := b.api.DeleteFunction(ctx, name); err != nil && !client.IsNotFound(err) {
+				errs = append(errs, fmt.Errorf("delete function %s: %w", name, err))
+			}
 		}
 	}
 	errs = append(errs, b.removeLeftovers(ctx))
@@ -184,6 +192,25 @@ func (b *bench) tearDown() error {
 		return err
 	}
 	return b.removeWork()
+}
+
+// restartBackend starts the backend again on the same data directory
+// after it exited early (it crashed, or something on the machine stopped
+// it), so that it adopts the instances it left and its functions can be
+// deleted the ordinary way: with a backend stopped, containers stay.
+func (b *bench) restartBackend(ctx context.Context) error {
+	b.log.Warn("backend exited before the clean-up; restarting it to delete the functions",
+		"log", b.be.LogPath)
+	be, err := startBackend(ctx, b.cfg.Backend, b.be.DataDir,
+		filepath.Join(b.work, "backend-restart.log"), b.backendEnv...)
+	if err != nil {
+		return fmt.Errorf("restart backend for the clean-up: %w", err)
+	}
+	b.be = be
+	if b.api != nil {
+		b.api = client.New(be.URL, b.token)
+	}
+	return nil
 }
 
 // removeLeftovers removes the containers of this backend that deleting

@@ -28,8 +28,9 @@ type burstResult struct {
 	// Instances counts the distinct instances the records name: those
 	// that served calls.
 	Instances int
-	// Running counts the function's running containers right after the
-	// burst: every instance started, whether it got a call or not.
+	// Running counts the function's containers seen running during the
+	// burst and up to burstSettle after it: every instance the burst
+	// started, whether it got a call or not.
 	Running int
 	// Cold counts records that say cold_start; Missing counts calls
 	// without a record.
@@ -46,18 +47,18 @@ func (b *bench) benchBurst(ctx context.Context) error {
 		if err := b.waitScaledToZero(ctx, fnBurst); err != nil {
 			return err
 		}
+		watch := b.watchRunning(ctx, fnBurst)
 		res := b.burst(ctx, fmt.Sprintf("cpbench-burst-%d-%s-", i+1, randomID()))
-		// Instances stay up for their idle timeout of 1s, ample time to
-		// count them.
-		ctrs, err := b.containers(ctx, fnBurst)
+		// Instances still starting when the burst ended have started
+		// for it too: keep counting for a while.
+		if err := sleep(ctx, burstSettle); err != nil {
+			return err
+		}
+		running, err := watch.stop()
 		if err != nil {
 			return err
 		}
-		for _, c := range ctrs {
-			if c.State == runtime.StateRunning {
-				res.Running++
-			}
-		}
+		res.Running = running
 		if err := b.burstRecords(ctx, &res); err != nil {
 			return err
 		}
@@ -65,6 +66,51 @@ func (b *bench) benchBurst(ctx context.Context) error {
 		b.rep.Burst = append(b.rep.Burst, res)
 	}
 	return nil
+}
+
+// burstSettle is how long instances are counted after a burst: longer
+// than a container's creation and start, shorter than the idle timeout
+// plus the reaper's tick, which would let the first ones go.
+const burstSettle = 1500 * time.Millisecond
+
+// runningWatch collects the names of a function's running containers,
+// polling until stopped.
+type runningWatch struct {
+	stopc chan struct{}
+	wg    sync.WaitGroup
+	seen  map[string]bool
+	err   error
+}
+
+func (b *bench) watchRunning(ctx context.Context, fn string) *runningWatch {
+	w := &runningWatch{stopc: make(chan struct{}), seen: map[string]bool{}}
+	w.wg.Go(func() {
+		for {
+			ctrs, err := b.containers(ctx, fn)
+			if err != nil {
+				w.err = err
+				return
+			}
+			for _, c := range ctrs {
+				if c.State == runtime.StateRunning {
+					w.seen[c.Name] = true
+				}
+			}
+			select {
+			case <-w.stopc:
+				return
+			case <-time.After(pollInterval):
+			}
+		}
+	})
+	return w
+}
+
+// stop ends the watch and returns how many containers were seen running.
+func (w *runningWatch) stop() (int, error) {
+	close(w.stopc)
+	w.wg.Wait()
+	return len(w.seen), w.err
 }
 
 // burst releases the calls together, each on a connection of its own,
@@ -113,7 +159,7 @@ func callOK(ctx context.Context, hc *http.Client, url, requestID string) error {
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read whole or given up on below
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
 		return fmt.Errorf("read answer: %w", err)

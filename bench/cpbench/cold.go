@@ -89,7 +89,7 @@ func timeFirstByte(ctx context.Context, hc *http.Client, url, requestID string) 
 	if err != nil {
 		return run, fmt.Errorf("cold call: %w", err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read whole or given up on below
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
 		return run, fmt.Errorf("read cold answer: %w", err)
@@ -213,7 +213,9 @@ func (b *bench) records(ctx context.Context, fn string, ids []string) (map[strin
 
 // recordsNow pages back through fn's records until it found every wanted
 // request id or ran out of records.
-func (b *bench) recordsNow(ctx context.Context, fn string, want map[string]bool) (map[string]client.Execution, error) {
+func (b *bench) recordsNow(
+	ctx context.Context, fn string, want map[string]bool,
+) (map[string]client.Execution, error) {
 	const page = 1000
 	got := make(map[string]client.Execution, len(want))
 	var before time.Time

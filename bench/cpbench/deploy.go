@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -88,14 +89,20 @@ func (b *bench) deployBenchFunctions(ctx context.Context) error {
 
 // writeVariant copies the function at src to dst with the manifest's
 // name set and its settings adjusted.
-func writeVariant(src, dst, name string, adjust func(*client.FunctionConfig)) error {
+func writeVariant(src, dst, name string, adjust func(*client.FunctionConfig)) (err error) {
 	entries, err := os.ReadDir(src)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", src, err)
 	}
-	if err := os.MkdirAll(dst, 0o755); err != nil {
+	if err := os.MkdirAll(dst, 0o750); err != nil {
 		return fmt.Errorf("make %s: %w", dst, err)
 	}
+	// Writing through a root keeps every copy inside dst.
+	root, err := os.OpenRoot(dst)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", dst, err)
+	}
+	defer func() { err = errors.Join(err, root.Close()) }()
 	for _, e := range entries {
 		if !e.Type().IsRegular() {
 			continue
@@ -109,7 +116,9 @@ func writeVariant(src, dst, name string, adjust func(*client.FunctionConfig)) er
 				return err
 			}
 		}
-		if err := os.WriteFile(filepath.Join(dst, e.Name()), data, 0o644); err != nil {
+		// Only the CLI reads the copy, and it packs a file without an
+		// executable bit as 0644 whatever its mode here.
+		if err := root.WriteFile(e.Name(), data, 0o600); err != nil {
 			return fmt.Errorf("write %s: %w", e.Name(), err)
 		}
 	}
@@ -141,7 +150,6 @@ func (b *bench) deploy(ctx context.Context, dir, name string) (time.Duration, er
 	}
 	ctx, cancel := context.WithTimeout(ctx, deployTimeout)
 	defer cancel()
-	//nolint:gosec // The CLI under test is the benchmark's input.
 	cmd := exec.CommandContext(ctx, b.cfg.CLI, "deploy", "--force", dir)
 	cmd.Env = append(os.Environ(),
 		"DART_CLOUD_URL="+b.be.URL,

@@ -56,7 +56,7 @@ func (l *libpod) inspectPIDs(ctx context.Context, id string) (containerPIDs, err
 	if err != nil {
 		return containerPIDs{}, fmt.Errorf("inspect %s: %w", id, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read whole or given up on below
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxInspectBytes))
 	if err != nil {
 		return containerPIDs{}, fmt.Errorf("inspect %s: %w", id, err)

@@ -24,21 +24,44 @@ var (
 )
 
 // measureIdle reads the backend's resident memory after the deploys and
-// before any load: the median of samples over a second.
+// before any load.
 func (b *bench) measureIdle(ctx context.Context) error {
+	rss, err := b.idleRSS(ctx)
+	if err != nil {
+		return err
+	}
+	b.rep.Memory.BackendIdle = rss
+	return b.heapProfile(ctx, "backend-heap-after-deploys.pprof")
+}
+
+// measureEnd reads the backend's resident memory once the load is over.
+func (b *bench) measureEnd(ctx context.Context) error {
+	if err := sleep(ctx, time.Second); err != nil {
+		return err
+	}
+	rss, err := b.idleRSS(ctx)
+	if err != nil {
+		return err
+	}
+	b.rep.Memory.BackendEnd = rss
+	return nil
+}
+
+// idleRSS returns the median of the backend's resident memory sampled
+// over a second.
+func (b *bench) idleRSS(ctx context.Context) (int64, error) {
 	var samples []float64
 	for range idleSamples {
 		rss, err := proc.RSS(b.be.PID())
 		if err != nil {
-			return err
+			return 0, err
 		}
 		samples = append(samples, float64(rss))
 		if err := sleep(ctx, rssInterval); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	b.rep.Memory.BackendIdle = int64(median(samples))
-	return nil
+	return int64(median(samples)), nil
 }
 
 // rssSampler records the highest resident memory of a process, read

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -20,7 +21,7 @@ func (b *bench) profile(ctx context.Context) error {
 	if b.cfg.ProfileDir == "" {
 		return nil
 	}
-	if err := os.MkdirAll(b.cfg.ProfileDir, 0o755); err != nil {
+	if err := os.MkdirAll(b.cfg.ProfileDir, 0o750); err != nil {
 		return fmt.Errorf("make profile dir: %w", err)
 	}
 	target := load.Target{URL: b.be.URL + "/f/" + fnWarm + "/", WantBody: okBody}
@@ -50,7 +51,7 @@ func (b *bench) profileUnderLoad(ctx context.Context, target load.Target, c, sec
 	if err := sleep(ctx, time.Second); err != nil {
 		return err
 	}
-	err := b.fetchProfile(ctx, secs, path)
+	err := b.fetchProfile(ctx, fmt.Sprintf("profile?seconds=%d", secs), path)
 	wg.Wait()
 	if err != nil {
 		return err
@@ -58,8 +59,26 @@ func (b *bench) profileUnderLoad(ctx context.Context, target load.Target, c, sec
 	return loadErr
 }
 
-func (b *bench) fetchProfile(ctx context.Context, secs int, path string) error {
-	u := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", b.debugAddr, secs)
+// heapProfile writes the backend's heap profile to the profile dir, when
+// profiling.
+func (b *bench) heapProfile(ctx context.Context, name string) error {
+	if b.cfg.ProfileDir == "" {
+		return nil
+	}
+	if err := os.MkdirAll(b.cfg.ProfileDir, 0o750); err != nil {
+		return fmt.Errorf("make profile dir: %w", err)
+	}
+	path := filepath.Join(b.cfg.ProfileDir, name)
+	if err := b.fetchProfile(ctx, "heap", path); err != nil {
+		return err
+	}
+	b.rep.Profiles = append(b.rep.Profiles, path)
+	return nil
+}
+
+// fetchProfile saves the backend's /debug/pprof/<which> to path.
+func (b *bench) fetchProfile(ctx context.Context, which, path string) error {
+	u := fmt.Sprintf("http://%s/debug/pprof/%s", b.debugAddr, which)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return err
@@ -68,7 +87,7 @@ func (b *bench) fetchProfile(ctx context.Context, secs int, path string) error {
 	if err != nil {
 		return fmt.Errorf("fetch profile: %w", err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read whole or given up on below
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("fetch profile: status %d", resp.StatusCode)
 	}
@@ -77,8 +96,7 @@ func (b *bench) fetchProfile(ctx context.Context, secs int, path string) error {
 		return fmt.Errorf("write profile: %w", err)
 	}
 	if _, err := io.Copy(f, resp.Body); err != nil {
-		f.Close()
-		return fmt.Errorf("write profile: %w", err)
+		return errors.Join(fmt.Errorf("write profile: %w", err), f.Close())
 	}
 	return f.Close()
 }

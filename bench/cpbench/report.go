@@ -43,6 +43,8 @@ type memoryResult struct {
 	// BackendRunPeak is the highest resident memory sampled over the
 	// whole run, builds included.
 	BackendRunPeak int64
+	// BackendEnd is the resident memory once every benchmark is over.
+	BackendEnd int64
 	// Running holds instances that served warm load; Prepared holds
 	// prepared containers, the whole cost of a function scaled to zero.
 	Running, Prepared []containerMemory
@@ -75,7 +77,9 @@ func (r *report) write(out io.Writer) error {
 // printer writes lines of Markdown; bufio keeps the first error.
 type printer struct{ w *bufio.Writer }
 
-func (p *printer) f(format string, args ...any) { fmt.Fprintf(p.w, format+"\n", args...) }
+// f writes one line. A failed write is not lost: the bufio.Writer keeps
+// the first error and the report's Flush returns it.
+func (p *printer) f(format string, args ...any) { _, _ = fmt.Fprintf(p.w, format+"\n", args...) }
 
 // row writes one table row.
 func (p *printer) row(cells ...string) { p.f("| %s |", strings.Join(cells, " | ")) }
@@ -139,8 +143,8 @@ func (r *report) summary(p *printer) {
 	p.row("burst: instances that served calls / started", "report", inst, "-")
 	dep := time.Duration(medianOf(r.Deploy.Runs, durF))
 	p.row("deploy examples/hello, warm cache, median", "< 5 s", fmtSec(dep), verdictBelow(dep, targetDeploy))
-	p.row("backend RSS idle / peak under warm load / peak of the run", "report",
-		fmtMiB(r.Memory.BackendIdle)+" / "+fmtMiB(r.Memory.BackendPeak)+" / "+fmtMiB(r.Memory.BackendRunPeak), "-")
+	p.row("backend RSS idle after deploys / peak under warm load / idle at the end", "report",
+		fmtMiB(r.Memory.BackendIdle)+" / "+fmtMiB(r.Memory.BackendPeak)+" / "+fmtMiB(r.Memory.BackendEnd), "-")
 	p.row("running instance PSS (process + conmon), median", "report", fmtMiB(r.runningMedian()), "-")
 	p.row("function scaled to zero: prepared container PSS, median", "report",
 		fmtMiB(int64(medianOf(r.Memory.Prepared, memF))), "-")

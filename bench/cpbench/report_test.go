@@ -27,37 +27,58 @@ func result(n int, lo, hi time.Duration, elapsed time.Duration) load.Result {
 	return load.Result{Calls: uint64(n), Elapsed: elapsed, Latency: h}
 }
 
+// pair makes one warm run pair of n direct and m backend calls over 5s.
+func pair(n, m int, dlo, dhi, blo, bhi time.Duration, direct, backend cpuTimes) warmRun {
+	return warmRun{
+		Direct: result(n, dlo, dhi, 5*time.Second), Backend: result(m, blo, bhi, 5*time.Second),
+		DirectCPU: direct, BackendCPU: backend,
+	}
+}
+
+// cpu makes the CPU times of one run, in milliseconds.
+func cpu(backend, function, conmon, loader int) cpuTimes {
+	ms := time.Millisecond
+	return cpuTimes{Backend: time.Duration(backend) * ms, Function: time.Duration(function) * ms,
+		Conmon: time.Duration(conmon) * ms, Loader: time.Duration(loader) * ms}
+}
+
 // sampleReport is a report with made-up figures, some meeting their
 // targets and some not.
 func sampleReport() *report {
 	us := time.Microsecond
 	ms := time.Millisecond
 	r := &report{
-		Command: "bin/cpbench -backend bin/dart_cloud_backend", Started: time.Date(2026, 12, 3, 15, 0, 0, 0, time.UTC),
-		Took: 7 * time.Minute,
+		Command: "bin/cpbench -backend bin/dart_cloud_backend",
+		Started: time.Date(2026, 12, 3, 15, 0, 0, 0, time.UTC),
+		Took:    7 * time.Minute,
 		Config: Config{BackendLogLevel: "info", WarmRuns: 2, WarmDuration: 5 * time.Second,
 			WarmWarmup: 500 * ms, BurstCalls: 100},
-		Machine: machine{CPU: "AMD EPYC", Cores: 2, Kernel: "6.1.0", MemoryKB: 24 << 20, Go: "go1.26.8 linux/amd64",
-			Podman: "4.3.1 (runc, cgroups v1)", Load: [3]float64{1.5, 2, 2.25}},
+		Machine: machine{CPU: "AMD EPYC", Cores: 2, Kernel: "6.1.0", MemoryKB: 24 << 20,
+			Go: "go1.26.8 linux/amd64", Podman: "4.3.1 (runc, cgroups v1)", Load: [3]float64{1.5, 2, 2.25}},
 		LoadEnd:      [3]float64{3, 2.5, 2},
 		WarmInstance: "cp-0123456789ab",
-		Deploy:       deployResult{Warmup: 4 * time.Second, Runs: []time.Duration{2100 * ms, 2300 * ms, 2200 * ms}},
+		Deploy: deployResult{Warmup: 4 * time.Second,
+			Runs: []time.Duration{2100 * ms, 2300 * ms, 2200 * ms}},
 		Warm: []warmResult{
 			{Concurrency: 1, Runs: []warmRun{
-				{Direct: result(5000, 150*us, 250*us, 5*time.Second), Backend: result(3000, 400*us, 600*us, 5*time.Second), BackendCPU: 600 * ms},
-				{Direct: result(5200, 140*us, 240*us, 5*time.Second), Backend: result(3100, 380*us, 580*us, 5*time.Second), BackendCPU: 620 * ms},
+				pair(5000, 3000, 150*us, 250*us, 400*us, 600*us, cpu(100, 500, 80, 600), cpu(600, 300, 50, 400)),
+				pair(5200, 3100, 140*us, 240*us, 380*us, 580*us, cpu(110, 520, 80, 620), cpu(620, 310, 50, 410)),
 			}},
 			{Concurrency: 16, Runs: []warmRun{
-				{Direct: result(20000, 500*us, 1500*us, 5*time.Second), Backend: result(9000, 1*ms, 3*ms, 5*time.Second), BackendCPU: 2 * time.Second},
-				{Direct: result(21000, 500*us, 1500*us, 5*time.Second), Backend: result(8000, 1*ms, 3*ms, 5*time.Second), BackendCPU: 2 * time.Second},
+				pair(20000, 9000, 500*us, 1500*us, ms, 3*ms, cpu(300, 2000, 300, 2000), cpu(2000, 1000, 100, 1000)),
+				pair(21000, 8000, 500*us, 1500*us, ms, 3*ms, cpu(300, 2000, 300, 2000), cpu(2000, 1000, 100, 1000)),
 			}},
 		},
 		Cold: coldResult{NotCold: 1, Recorded: []time.Duration{30 * ms, 40 * ms}},
-		Burst: []burstResult{{Errors: 0, Instances: 3, Running: 10, Cold: 3, Recorded: []time.Duration{5 * ms, 50 * ms},
-			Calls: []burstCall{{Latency: 20 * ms}, {Latency: 60 * ms}}}},
-		Memory: memoryResult{BackendIdle: 30 << 20, BackendPeak: 40 << 20, BackendRunPeak: 150 << 20,
-			Running:  []containerMemory{{Function: fnWarm, Status: "running", Process: 6 << 20, Conmon: 1 << 19}},
-			Prepared: []containerMemory{{Function: fnCold, Status: "initialized", Process: 4 << 20, Conmon: 1 << 19}}},
+		Burst: []burstResult{{Errors: 0, Instances: 3, Running: 10, Cold: 3,
+			Recorded: []time.Duration{5 * ms, 50 * ms},
+			Calls:    []burstCall{{Latency: 20 * ms}, {Latency: 60 * ms}}}},
+		Memory: memoryResult{
+			BackendIdle: 30 << 20, BackendPeak: 40 << 20, BackendRunPeak: 150 << 20, BackendEnd: 35 << 20,
+			Running: []containerMemory{{Function: fnWarm, Status: "running", Process: 6 << 20, Conmon: 1 << 19}},
+			Prepared: []containerMemory{
+				{Function: fnCold, Status: "initialized", Process: 4 << 20, Conmon: 1 << 19}},
+		},
 	}
 	for i, d := range []int{35, 45, 120, 250} {
 		r.Cold.Runs = append(r.Cold.Runs, coldRun{RequestID: string(rune('a' + i)), TTFB: time.Duration(d) * ms,
@@ -93,7 +114,8 @@ func TestReportFigures(t *testing.T) {
 	c1, c16 := r.Warm[0], r.Warm[1]
 	// Run p50s are 200 and 500 µs, then 190 and 480 µs: added 300 and
 	// 290 µs, to the histogram's precision.
-	if got, want := c1.addedP50(), 295*time.Microsecond; got < want-2*time.Microsecond || got > want+2*time.Microsecond {
+	got, want := c1.addedP50(), 295*time.Microsecond
+	if got < want-2*time.Microsecond || got > want+2*time.Microsecond {
 		t.Errorf("addedP50 at c=1 = %v, want about %v", got, want)
 	}
 	// Run shares are 9000/20000 and 8000/21000: the median of two is
@@ -116,7 +138,8 @@ func TestVerdicts(t *testing.T) {
 		want string
 	}{
 		{name: "max_met", got: verdictMax(300*time.Microsecond, 300*time.Microsecond), want: "met"},
-		{name: "max_missed", got: verdictMax(450*time.Microsecond, 300*time.Microsecond), want: "**missed** by 150.0 µs (50% over)"},
+		{name: "max_missed", got: verdictMax(450*time.Microsecond, 300*time.Microsecond),
+			want: "**missed** by 150.0 µs (50% over)"},
 		{name: "below_equal_is_missed", got: verdictBelow(5*time.Second, 5*time.Second), want: "**missed**"},
 		{name: "below_met", got: verdictBelow(4*time.Second, 5*time.Second), want: "met"},
 		{name: "share_met", got: verdictMinFloat(0.4, 0.4), want: "met"},

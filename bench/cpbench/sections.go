@@ -42,7 +42,7 @@ func (r *report) warmSection(p *printer) {
 		"at `/f/%s/`, alternating: %d runs per path and concurrency, each %s after a %s warm-up. "+
 		"Figures are medians over the runs; added latency and throughput share are medians over "+
 		"each direct run and the backend run after it. Backend CPU is utime+stime of the backend "+
-		"process over the measured window, per call.\n",
+		"process over the measured window, per call; the first error of a run, if any, is quoted.\n",
 		fnWarm, r.Machine.Cores, r.WarmInstance, fnWarm, c.WarmRuns, c.WarmDuration, c.WarmWarmup)
 	p.table("c", "path", "p50", "p90", "p99", "calls/s", "errors")
 	for _, w := range r.Warm {
@@ -63,7 +63,8 @@ func (r *report) warmSection(p *printer) {
 			for _, x := range w.Runs {
 				errs += side.get(x).Errors
 			}
-			p.row(fmt.Sprint(w.Concurrency), side.name, q(0.5), q(0.9), q(0.99), fmt.Sprintf("%.0f", rps), fmt.Sprint(errs))
+			p.row(fmt.Sprint(w.Concurrency), side.name, q(0.5), q(0.9), q(0.99),
+				fmt.Sprintf("%.0f", rps), fmt.Sprint(errs))
 		}
 	}
 	p.f("")
@@ -71,8 +72,33 @@ func (r *report) warmSection(p *printer) {
 	for _, w := range r.Warm {
 		p.row(fmt.Sprint(w.Concurrency), fmtMS(w.addedP50()), fmtPct(w.share()), fmtMicros(w.cpuPerCall()))
 	}
+	p.f("\nCPU time per call by process (medians over the runs; utime+stime from /proc over the " +
+		"measured window; the load generator is cpbench itself; steps of 10 ms over the window):\n")
+	p.table("c", "path", "backend", "function", "conmon", "load generator", "total")
+	for _, w := range r.Warm {
+		for _, side := range []struct {
+			name string
+			get  func(warmRun) cpuTimes
+		}{
+			{"direct", func(x warmRun) cpuTimes { return x.DirectCPU.perCall(x.Direct) }},
+			{"backend", func(x warmRun) cpuTimes { return x.BackendCPU.perCall(x.Backend) }},
+		} {
+			m := func(f func(cpuTimes) time.Duration) string {
+				return fmtMicros(time.Duration(medianOf(w.Runs, func(x warmRun) float64 {
+					return float64(f(side.get(x)))
+				})))
+			}
+			p.row(fmt.Sprint(w.Concurrency), side.name,
+				m(func(c cpuTimes) time.Duration { return c.Backend }),
+				m(func(c cpuTimes) time.Duration { return c.Function }),
+				m(func(c cpuTimes) time.Duration { return c.Conmon }),
+				m(func(c cpuTimes) time.Duration { return c.Loader }),
+				m(cpuTimes.Total))
+		}
+	}
 	p.f("\nEvery run:\n")
-	p.table("c", "run", "direct p50", "backend p50", "direct calls/s", "backend calls/s", "backend CPU per call", "first error")
+	p.table("c", "run", "direct p50", "backend p50", "direct calls/s", "backend calls/s",
+		"backend CPU per call", "first error")
 	for _, w := range r.Warm {
 		for i, x := range w.Runs {
 			p.row(fmt.Sprint(w.Concurrency), fmt.Sprint(i+1),
@@ -116,8 +142,9 @@ func (r *report) burstSection(p *printer) {
 	p.f("Function `%s` (concurrency 1, max_instances 10, idle_timeout 1s). Once it has scaled to "+
 		"zero, %d goroutines, each with a connection of its own, are released together; latency "+
 		"is from sending to the last byte of the answer. Instances are counted from the execution "+
-		"records' instance_id (served by) and from the function's running containers right after "+
-		"the burst (started). The recorded duration is the records' own: from the gateway taking "+
+		"records' instance_id (served by) and from the function's containers seen running, polling "+
+		"the Podman API, from the release until 1.5 s after the last answer (started). "+
+		"The recorded duration is the records' own: from the gateway taking "+
 		"the call, after the function's lookup, to the last byte.\n", fnBurst, r.Config.BurstCalls)
 	p.table("burst", "errors", "served by", "started", "records cold_start", "records missing", "p50", "max",
 		"recorded p50", "recorded max", "first error")
@@ -126,7 +153,8 @@ func (r *report) burstSection(p *printer) {
 		for j, c := range b.Calls {
 			ds[j] = c.Latency
 		}
-		p.row(fmt.Sprint(i+1), fmt.Sprint(b.Errors), fmt.Sprint(b.Instances), fmt.Sprint(b.Running), fmt.Sprint(b.Cold),
+		p.row(fmt.Sprint(i+1), fmt.Sprint(b.Errors), fmt.Sprint(b.Instances), fmt.Sprint(b.Running),
+			fmt.Sprint(b.Cold),
 			fmt.Sprint(b.Missing), fmtMS(percentile(ds, 0.5)), fmtMS(percentile(ds, 1)),
 			fmtMS(percentile(b.Recorded, 0.5)), fmtMS(percentile(b.Recorded, 1)), firstError(b.FirstError))
 	}
@@ -152,8 +180,8 @@ func (r *report) deploySection(p *printer) {
 func (r *report) memorySection(p *printer) {
 	m := r.Memory
 	p.f("## 5. Memory\n")
-	p.f("Backend: VmRSS of the backend process, idle after the deploys (median of %d samples) and "+
-		"the peak sampled every %s during the backend runs at c=%d. Instances: PSS "+
+	p.f("Backend: VmRSS of the backend process, idle after the deploys (median of %d samples), "+
+		"the peak sampled every %s during the backend runs at c=%d, and idle again at the end. Instances: PSS "+
 		"(/proc/<pid>/smaps_rollup) of the container's process and of its conmon, the pids read "+
 		"from the libpod inspect answer. A function scaled to zero keeps one prepared container: "+
 		"its conmon and the `runc init` waiting to start the function.\n",
@@ -163,6 +191,7 @@ func (r *report) memorySection(p *printer) {
 	p.row(fmt.Sprintf("backend RSS peak during the backend runs at c=%d", warmConcurrency[len(warmConcurrency)-1]),
 		fmtMiB(m.BackendPeak))
 	p.row("backend RSS peak over the whole run (builds included)", fmtMiB(m.BackendRunPeak))
+	p.row("backend RSS idle at the end (median of samples over a second)", fmtMiB(m.BackendEnd))
 	p.f("")
 	p.table("container", "state", "process PSS", "conmon PSS", "total")
 	for _, c := range m.Running {
@@ -173,14 +202,16 @@ func (r *report) memorySection(p *printer) {
 		fresh = append(fresh, c.Instance)
 	}
 	if len(fresh) > 0 {
-		memRow(p, fmt.Sprintf("%s fresh after a cold call (median of %d)", fnCold, len(fresh)), medianMemory(fresh))
+		name := fmt.Sprintf("%s fresh after a cold call (median of %d)", fnCold, len(fresh))
+		memRow(p, name, medianMemory(fresh))
 	}
 	for _, c := range m.Prepared {
 		memRow(p, c.Function+" prepared", c)
 	}
 	p.f("")
 	if len(r.Profiles) > 0 {
-		p.f("CPU profiles of the backend under warm load, taken after the measured runs: %s\n",
+		p.f("Profiles of the backend (heap after the deploys; CPU under warm load through the backend, "+
+			"taken after the measured runs): %s\n",
 			strings.Join(r.Profiles, ", "))
 	}
 }

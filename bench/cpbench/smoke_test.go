@@ -69,11 +69,13 @@ func checkSmokeReport(t *testing.T, rep *report) {
 	for _, w := range rep.Warm {
 		for _, r := range w.Runs {
 			if r.Direct.Calls == 0 || r.Backend.Calls == 0 || r.Direct.Errors+r.Backend.Errors != 0 {
-				t.Errorf("warm c=%d: calls %d direct, %d backend; errors %d, %d (%s%s)", w.Concurrency,
-					r.Direct.Calls, r.Backend.Calls, r.Direct.Errors, r.Backend.Errors, r.Direct.FirstError, r.Backend.FirstError)
+				t.Errorf("warm c=%d: calls %d direct, %d backend; errors %d, %d (%s%s)",
+					w.Concurrency, r.Direct.Calls, r.Backend.Calls, r.Direct.Errors, r.Backend.Errors,
+					r.Direct.FirstError, r.Backend.FirstError)
 			}
-			if r.BackendCPU <= 0 {
-				t.Errorf("warm c=%d: backend CPU %v, want some", w.Concurrency, r.BackendCPU)
+			if r.BackendCPU.Backend <= 0 || r.DirectCPU.Function <= 0 || r.DirectCPU.Loader <= 0 {
+				t.Errorf("warm c=%d: CPU %+v direct, %+v backend; want the function and the loader busy in both",
+					w.Concurrency, r.DirectCPU, r.BackendCPU)
 			}
 		}
 	}
@@ -93,11 +95,12 @@ func checkSmokeReport(t *testing.T, rep *report) {
 		t.Errorf("deploy runs %v, want one", rep.Deploy.Runs)
 	}
 	m := rep.Memory
-	if m.BackendIdle <= 0 || m.BackendPeak <= 0 || m.BackendRunPeak < m.BackendPeak || len(m.Prepared) == 0 || len(m.Running) != 1 {
+	backendOK := m.BackendIdle > 0 && m.BackendPeak > 0 && m.BackendEnd > 0 && m.BackendRunPeak >= m.BackendPeak
+	if !backendOK || len(m.Prepared) == 0 || len(m.Running) != 1 {
 		t.Errorf("memory %+v: want backend figures, one running instance and prepared containers", m)
 	}
-	if len(rep.Profiles) != len(warmConcurrency) {
-		t.Errorf("profiles %v, want one per concurrency", rep.Profiles)
+	if len(rep.Profiles) != len(warmConcurrency)+1 {
+		t.Errorf("profiles %v, want a heap profile and a CPU profile per concurrency", rep.Profiles)
 	}
 }
 

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
+	"os"
 	"strings"
 	"time"
 
@@ -18,24 +20,58 @@ import (
 // its socket, then through the backend.
 type warmRun struct {
 	Direct, Backend load.Result
-	// BackendCPU is the backend's CPU time during the measured window of
-	// the backend run.
-	BackendCPU time.Duration
+	// DirectCPU and BackendCPU are the CPU time each process used
+	// during the measured window of each run.
+	DirectCPU, BackendCPU cpuTimes
+}
+
+// cpuTimes is the CPU time of each process taking part in a call.
+type cpuTimes struct {
+	Backend, Function, Conmon, Loader time.Duration
+}
+
+// Total returns the CPU time of all of them.
+func (c cpuTimes) Total() time.Duration { return c.Backend + c.Function + c.Conmon + c.Loader }
+
+// perCall divides each time by the calls of r.
+func (c cpuTimes) perCall(r load.Result) cpuTimes {
+	calls := r.Calls + r.Errors
+	if calls == 0 || calls > math.MaxInt64 {
+		return cpuTimes{}
+	}
+	n := time.Duration(calls)
+	return cpuTimes{Backend: c.Backend / n, Function: c.Function / n, Conmon: c.Conmon / n, Loader: c.Loader / n}
 }
 
 // CPUPerCall returns the backend's CPU time per call of the backend run.
-func (r warmRun) CPUPerCall() time.Duration {
-	n := r.Backend.Calls + r.Backend.Errors
-	if n == 0 {
-		return 0
-	}
-	return r.BackendCPU / time.Duration(n)
-}
+func (r warmRun) CPUPerCall() time.Duration { return r.BackendCPU.perCall(r.Backend).Backend }
 
 // warmResult is every run at one concurrency.
 type warmResult struct {
 	Concurrency int
 	Runs        []warmRun
+}
+
+// warmPIDs are the processes whose CPU time the warm runs read.
+type warmPIDs struct {
+	backend, function, conmon, loader int
+}
+
+// read returns the CPU time each process has used so far.
+func (p warmPIDs) read() (cpuTimes, error) {
+	var c cpuTimes
+	var errs [4]error
+	c.Backend, errs[0] = proc.CPUTime(p.backend)
+	c.Function, errs[1] = proc.CPUTime(p.function)
+	c.Conmon, errs[2] = proc.CPUTime(p.conmon)
+	c.Loader, errs[3] = proc.CPUTime(p.loader)
+	return c, errors.Join(errs[:]...)
+}
+
+// sub returns c - o, field by field.
+func (c cpuTimes) sub(o cpuTimes) cpuTimes {
+	return cpuTimes{Backend: c.Backend - o.Backend, Function: c.Function - o.Function,
+		Conmon: c.Conmon - o.Conmon, Loader: c.Loader - o.Loader}
 }
 
 // benchWarm calls the warm function's one instance directly on its unix
@@ -47,18 +83,22 @@ func (b *bench) benchWarm(ctx context.Context) error {
 		return err
 	}
 	b.rep.WarmInstance = inst.Name
-	var d net.Dialer
-	direct := load.Target{
-		URL:      "http://instance/",
-		Dial:     func(ctx context.Context) (net.Conn, error) { return d.DialContext(ctx, "unix", inst.Endpoint.Address) },
-		WantBody: okBody,
+	ps, err := b.pod.inspectPIDs(ctx, inst.ID)
+	if err != nil {
+		return err
 	}
+	pids := warmPIDs{backend: b.be.PID(), function: ps.Pid, conmon: ps.ConmonPid, loader: os.Getpid()}
+	var d net.Dialer
+	dial := func(ctx context.Context) (net.Conn, error) {
+		return d.DialContext(ctx, "unix", inst.Endpoint.Address)
+	}
+	direct := load.Target{URL: "http://instance/", Dial: dial, WantBody: okBody}
 	viaBackend := load.Target{URL: b.be.URL + "/f/" + fnWarm + "/", WantBody: okBody}
 
 	for _, c := range warmConcurrency {
 		res := warmResult{Concurrency: c}
 		for i := range b.cfg.WarmRuns {
-			run, err := b.warmPair(ctx, direct, viaBackend, c)
+			run, err := b.warmPair(ctx, direct, viaBackend, c, pids)
 			if err != nil {
 				return err
 			}
@@ -73,40 +113,49 @@ func (b *bench) benchWarm(ctx context.Context) error {
 }
 
 // warmPair runs the direct and then the backend load at one concurrency,
-// reading the backend's CPU time over the backend run's window and, at
-// the highest concurrency, sampling its memory.
-func (b *bench) warmPair(ctx context.Context, direct, viaBackend load.Target, c int) (warmRun, error) {
-	cfg := load.Config{Workers: c, Warmup: b.cfg.WarmWarmup, Duration: b.cfg.WarmDuration}
+// reading the CPU time of every process over each measured window and,
+// at the highest concurrency, sampling the backend's memory.
+func (b *bench) warmPair(
+	ctx context.Context, direct, viaBackend load.Target, c int, pids warmPIDs,
+) (warmRun, error) {
 	var run warmRun
 	var err error
-	if run.Direct, err = load.Run(ctx, direct, cfg); err != nil {
+	if run.Direct, run.DirectCPU, err = b.warmLoad(ctx, direct, c, pids); err != nil {
 		return run, err
-	}
-	pid := b.be.PID()
-	var cpu [2]time.Duration
-	var cpuErr [2]error
-	cfg.OnWindow = func(closing bool) {
-		i := 0
-		if closing {
-			i = 1
-		}
-		cpu[i], cpuErr[i] = proc.CPUTime(pid)
 	}
 	var rss *rssSampler
 	if c == warmConcurrency[len(warmConcurrency)-1] {
-		rss = sampleRSS(pid)
+		rss = sampleRSS(pids.backend)
 	}
-	run.Backend, err = load.Run(ctx, viaBackend, cfg)
+	run.Backend, run.BackendCPU, err = b.warmLoad(ctx, viaBackend, c, pids)
 	if rss != nil {
 		peak, rerr := rss.stop()
 		b.rep.Memory.BackendPeak = max(b.rep.Memory.BackendPeak, peak)
 		err = errors.Join(err, rerr)
 	}
-	if err = errors.Join(err, cpuErr[0], cpuErr[1]); err != nil {
-		return run, err
+	return run, err
+}
+
+// warmLoad runs one load and reads the processes' CPU time at the
+// opening and the closing of its measured window.
+func (b *bench) warmLoad(ctx context.Context, t load.Target, c int, pids warmPIDs) (load.Result, cpuTimes, error) {
+	var at [2]cpuTimes
+	var errs [2]error
+	cfg := load.Config{
+		Workers: c, Warmup: b.cfg.WarmWarmup, Duration: b.cfg.WarmDuration,
+		OnWindow: func(closing bool) {
+			i := 0
+			if closing {
+				i = 1
+			}
+			at[i], errs[i] = pids.read()
+		},
 	}
-	run.BackendCPU = cpu[1] - cpu[0]
-	return run, nil
+	res, err := load.Run(ctx, t, cfg)
+	if err = errors.Join(err, errs[0], errs[1]); err != nil {
+		return res, cpuTimes{}, err
+	}
+	return res, at[1].sub(at[0]), nil
 }
 
 // warmInstance returns the warm function's only running instance.

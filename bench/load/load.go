@@ -127,7 +127,7 @@ func notifyWindow(ctx context.Context, begin, end time.Time, f func(closing bool
 			return
 		case <-t.C:
 		}
-		f(at == end)
+		f(at.Equal(end))
 	}
 }
 
@@ -199,7 +199,7 @@ func (w *worker) call() error {
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read whole below, so the connection is reused
 	w.buf.Reset()
 	if _, err := w.buf.ReadFrom(resp.Body); err != nil {
 		return fmt.Errorf("read answer: %w", err)

@@ -127,6 +127,7 @@ var Dialect = sqlstore.Dialect{
 	LockRow:               " FOR UPDATE",
 	SkipLocked:            " FOR UPDATE SKIP LOCKED",
 	OrderLock:             "SELECT pg_advisory_xact_lock(" + strconv.FormatInt(logOrderLockID, 10) + ")",
+	ArrayBatches:          true,
 	BatchParam:            func(n int) string { return "$" + strconv.Itoa(n) },
 	Cast:                  func(t string) string { return "::" + t },
 	Time:                  func(t time.Time) any { return t },

@@ -23,15 +23,20 @@ type Dialect struct {
 	// PostgreSQL needs it because sequence values are handed out before
 	// commit; SQLite lets one writer in at a time anyway.
 	OrderLock string
+	// ArrayBatches says the database takes arrays as parameters, as
+	// PostgreSQL does. A batch of records then goes in as one statement
+	// taking a column per array; otherwise as statements of fixed row
+	// counts, prepared once per store.
+	ArrayBatches bool
 	// BatchParam returns the placeholder of the nth parameter, from 1, of
-	// a batch insert, where each parameter appears once and in order.
-	// SQLite wants a bare "?" there: it looks up every "$n" in a list,
-	// which on a statement of thousands of parameters costs more than the
-	// insert itself.
+	// a batch insert of fixed row count, where each parameter appears once
+	// and in order. SQLite wants a bare "?" there: binding looks up the
+	// name of every "$n" in a list, which on a statement of a thousand
+	// parameters costs more than the insert itself.
 	BatchParam func(n int) string
-	// Cast returns the suffix that gives a bare placeholder a column type,
-	// such as "::uuid" for "uuid". PostgreSQL needs it in VALUES lists,
-	// whose parameters would otherwise be read as text; SQLite returns "".
+	// Cast returns the suffix that gives a placeholder or a value a type,
+	// such as "::uuid" for "uuid" or "::text[]" for "text[]". Batches of
+	// arrays need it to say what the arrays hold; SQLite returns "".
 	Cast func(sqlType string) string
 	// Time converts a UTC time, already cut to microseconds, to the value
 	// bound for a timestamp column.
@@ -66,6 +71,41 @@ const timeTextLayout = "2006-01-02T15:04:05.000000Z"
 // TimeText formats t for databases that keep times as text. The layout has
 // a fixed width and UTC only, so text order is time order and comparisons
 // in SQL need no date functions.
+//
+// Every record stored carries a time or two, so the layout is written out
+// by hand: time.Format, which reads its layout anew on every call, cost
+// more than the rest of preparing a log line's row.
 func TimeText(t time.Time) string {
-	return t.UTC().Format(timeTextLayout)
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		// Out of the fixed width; Format knows how such years look.
+		return t.Format(timeTextLayout)
+	}
+	hour, minute, sec := t.Clock()
+	var b [len(timeTextLayout)]byte
+	putDigits(b[0:4], year)
+	b[4] = '-'
+	putDigits(b[5:7], int(month))
+	b[7] = '-'
+	putDigits(b[8:10], day)
+	b[10] = 'T'
+	putDigits(b[11:13], hour)
+	b[13] = ':'
+	putDigits(b[14:16], minute)
+	b[16] = ':'
+	putDigits(b[17:19], sec)
+	b[19] = '.'
+	putDigits(b[20:26], t.Nanosecond()/int(time.Microsecond))
+	b[26] = 'Z'
+	return string(b[:])
+}
+
+// putDigits writes the last len(b) decimal digits of n, n not negative,
+// into b, padded with zeros.
+func putDigits(b []byte, n int) {
+	for i := len(b) - 1; i >= 0; i-- {
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
 }

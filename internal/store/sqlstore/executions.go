@@ -29,7 +29,7 @@ var executionBatch = batch{
 		{"response_bytes", typeBigint}, {"error", typeText}, {"logs", typeText},
 		{"result", typeJSON},
 	},
-	suffix: " ON CONFLICT (id) DO NOTHING",
+	conflict: " ON CONFLICT (id) DO NOTHING",
 }
 
 func scanExecution(row rowScanner) (store.Execution, error) {

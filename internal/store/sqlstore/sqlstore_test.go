@@ -62,6 +62,7 @@ func TestTimeText(t *testing.T) {
 			"2025-06-01T11:00:00.123456Z"},
 		{"whole_second", time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC), "2025-01-02T03:04:05.000000Z"},
 		{"zero", time.Time{}, "0001-01-01T00:00:00.000000Z"},
+		{"last", time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC), "9999-12-31T23:59:59.999999Z"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -83,7 +84,14 @@ func FuzzTimeText(f *testing.F) {
 	f.Add(int64(0), int64(1))
 	f.Add(int64(-62135596800), int64(253402300799))
 	f.Add(int64(1700000000), int64(1700000000))
+	f.Add(int64(-62135596801), int64(253402300800))
 	f.Fuzz(func(t *testing.T, a, b int64) {
+		for _, sec := range []int64{a, b} {
+			tm := time.Unix(sec, sec%1e9)
+			if got, want := TimeText(tm), tm.UTC().Format(timeTextLayout); got != want {
+				t.Errorf("TimeText(%v) = %q, want %q as time.Format writes it", tm, got, want)
+			}
+		}
 		// Keep to years 1 through 9999, where the layout has fixed width.
 		const lo, hi = -62135596800, 253402300799
 		if a < lo || a > hi || b < lo || b > hi {
@@ -116,11 +124,11 @@ func FuzzParseTime(f *testing.F) {
 	})
 }
 
-func TestInsertSQL(t *testing.T) {
+func TestBatchSQL(t *testing.T) {
 	b := batch{
-		table:   "t",
-		columns: []column{{"function_id", typeUUID}, {"n", typeInteger}},
-		suffix:  " ON CONFLICT DO NOTHING",
+		table:    "t",
+		columns:  []column{{"id", typeUUID}, {"function_id", typeUUID}, {"n", typeInteger}},
+		conflict: " ON CONFLICT DO NOTHING",
 	}
 	numbered := Dialect{
 		BatchParam: func(n int) string { return "$" + strconv.Itoa(n) },
@@ -130,26 +138,59 @@ func TestInsertSQL(t *testing.T) {
 		BatchParam: func(int) string { return "?" },
 		Cast:       func(string) string { return "" },
 	}
-	const tail = ") INSERT INTO t (function_id, n) SELECT function_id, n FROM v WHERE EXISTS " +
-		"(SELECT 1 FROM functions f WHERE f.id = v.function_id) ORDER BY ord ON CONFLICT DO NOTHING"
 	tests := []struct {
 		name string
-		d    Dialect
-		n    int
+		got  string
 		want string
 	}{
-		{"postgres_one", numbered, 1,
-			"WITH v (function_id, n, ord) AS (VALUES ($1::uuid, $2::integer, 0)" + tail},
-		{"postgres_three", numbered, 3,
-			"WITH v (function_id, n, ord) AS (VALUES ($1::uuid, $2::integer, 0), " +
-				"($3, $4, 1), ($5, $6, 2)" + tail},
-		{"sqlite_two", bare, 2,
-			"WITH v (function_id, n, ord) AS (VALUES (?, ?, 0), (?, ?, 1)" + tail},
+		{"values_one", b.valuesSQL(bare, 1),
+			"INSERT INTO t (id, function_id, n) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"},
+		{"values_two", b.valuesSQL(bare, 2),
+			"INSERT INTO t (id, function_id, n) VALUES (?, ?, ?), (?, ?, ?) ON CONFLICT DO NOTHING"},
+		{"values_numbered", b.valuesSQL(numbered, 2),
+			"INSERT INTO t (id, function_id, n) VALUES ($1, $2, $3), ($4, $5, $6) ON CONFLICT DO NOTHING"},
+		{"arrays", b.arraySQL(numbered),
+			"INSERT INTO t (id, function_id, n) SELECT id::uuid, function_id::uuid, n" +
+				" FROM unnest($1::text[], $2::text[], $3::integer[]) WITH ORDINALITY AS v (id, function_id, n, ord)" +
+				" WHERE EXISTS (SELECT 1 FROM functions f WHERE f.id = v.function_id::uuid)" +
+				" ORDER BY ord ON CONFLICT DO NOTHING"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if d := cmp.Diff(tt.want, b.insertSQL(tt.d, tt.n)); d != "" {
-				t.Errorf("insertSQL(%d) mismatch (-want +got):\n%s", tt.n, d)
+			if d := cmp.Diff(tt.want, tt.got); d != "" {
+				t.Errorf("SQL mismatch (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+func TestArrayOf(t *testing.T) {
+	t0 := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	rows := [][]any{
+		{"a", t0, 1.5, 200, int64(7), true, nil},
+		{"b", nil, 2.5, 404, int64(8), false, 3},
+	}
+	tests := []struct {
+		name    string
+		sqlType string
+		col     int
+		want    any
+	}{
+		{"text", typeText, 0, []string{"a", "b"}},
+		{"nullable_time", typeTime, 1, []*time.Time{&t0, nil}},
+		{"double", typeDouble, 2, []float64{1.5, 2.5}},
+		{"integer", typeInteger, 3, []int{200, 404}},
+		{"bigint", typeBigint, 4, []int64{7, 8}},
+		{"boolean", typeBoolean, 5, []bool{true, false}},
+		// A value of an unexpected type leaves the driver to sort it out.
+		{"mixed", typeText, 6, []any{nil, 3}},
+		{"unknown_type", "point", 0, []any{"a", "b"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := arrayOf(tt.sqlType, rows, tt.col)
+			if d := cmp.Diff(tt.want, got); d != "" {
+				t.Errorf("arrayOf(%q, rows, %d) mismatch (-want +got):\n%s", tt.sqlType, tt.col, d)
 			}
 		})
 	}

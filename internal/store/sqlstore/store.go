@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/containerpub/containerpub/internal/store"
@@ -51,6 +52,11 @@ type Store struct {
 	read   *sql.DB
 	logger *slog.Logger
 	now    func() time.Time
+
+	// stmtMu guards stmts.
+	stmtMu sync.Mutex
+	// stmts holds statements prepared on the writer, by their text.
+	stmts map[string]*sql.Stmt
 }
 
 // New returns a Store over the databases in c. The schema must already be
@@ -80,9 +86,16 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes both pools.
+// Close closes the prepared statements and both pools.
 func (s *Store) Close() error {
-	err := s.write.Close()
+	var err error
+	s.stmtMu.Lock()
+	for _, st := range s.stmts {
+		err = errors.Join(err, st.Close())
+	}
+	s.stmts = nil
+	s.stmtMu.Unlock()
+	err = errors.Join(err, s.write.Close())
 	if s.read != s.write {
 		err = errors.Join(err, s.read.Close())
 	}

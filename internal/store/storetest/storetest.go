@@ -50,6 +50,7 @@ func Run(t *testing.T, open Opener) {
 		{"ExecutionsDropped", testExecutionsDropped},
 		{"ListExecutions", testListExecutions},
 		{"LargeBatches", testLargeBatches},
+		{"BatchSizes", testBatchSizes},
 		{"LogLines", testLogLines},
 		{"ListLogLines", testListLogLines},
 		{"LogTail", testLogTail},
