@@ -30,6 +30,7 @@ import (
 
 	"github.com/containerpub/containerpub/client"
 	"github.com/containerpub/containerpub/internal/build"
+	"github.com/containerpub/containerpub/internal/runtime"
 	"github.com/containerpub/containerpub/internal/runtime/podman"
 )
 
@@ -168,8 +169,37 @@ func startBackend(t *testing.T, dbURL string, env ...string) *backend {
 	requirePodman(t)
 	b := &backend{DataDir: shortTempDir(t), dbURL: dbURL, env: env}
 	b.start(t)
-	t.Cleanup(func() { b.stop(t) })
+	t.Cleanup(func() {
+		b.stop(t)
+		b.removeInstances(t)
+	})
 	return b
+}
+
+// removeInstances removes the containers a stopped backend left running
+// for its next start to adopt: no test leaves containers behind.
+func (b *backend) removeInstances(t *testing.T) {
+	t.Helper()
+	id, err := os.ReadFile(filepath.Join(b.DataDir, "backend-id"))
+	if err != nil {
+		t.Errorf("read backend id: %v", err)
+		return
+	}
+	d, err := podman.New(podmanSocket, podman.Options{InstancesDir: filepath.Join(b.DataDir, "instances")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	ctrs, err := d.List(ctx, map[string]string{runtime.LabelBackend: strings.TrimSpace(string(id))})
+	if err != nil {
+		t.Errorf("list containers left by the backend: %v", err)
+		return
+	}
+	for _, c := range ctrs {
+		if err := d.Remove(ctx, c.ID); err != nil {
+			t.Errorf("remove container %s: %v", c.Name, err)
+		}
+	}
 }
 
 // shortTempDir returns a temporary directory with a short path: instance
@@ -280,6 +310,8 @@ func newUser(t *testing.T, b *backend) *user {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A user's functions go with the test: their images and archives too.
+	t.Cleanup(func() { u.deleteAll(t) })
 	// Each user gets build caches of about 100 MB; a test run makes many.
 	t.Cleanup(func() {
 		goCache, modCache := build.CacheIDs(me.ID)
@@ -292,6 +324,29 @@ func newUser(t *testing.T, b *backend) *user {
 
 // buildahCacheDir is where Podman, run as root, keeps build cache mounts.
 const buildahCacheDir = "/var/tmp/buildah-cache"
+
+// deleteAll deletes the user's functions, logging in again in case the
+// session ended.
+func (u *user) deleteAll(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	sess, err := client.New(u.b.URL, "").Login(ctx, client.Credentials{Email: u.email, Password: "testpassword"})
+	if err != nil {
+		t.Errorf("log in to clean up: %v", err)
+		return
+	}
+	api := client.New(u.b.URL, sess.Token)
+	fns, err := api.ListFunctions(ctx)
+	if err != nil {
+		t.Errorf("list functions to clean up: %v", err)
+		return
+	}
+	for _, f := range fns {
+		if err := api.DeleteFunction(ctx, f.ID); err != nil {
+			t.Errorf("delete %s: %v", f.Name, err)
+		}
+	}
+}
 
 // run runs the CLI as this user with stdin and returns its output and
 // exit code.

@@ -3,7 +3,6 @@ package pool
 import (
 	"context"
 	"fmt"
-	"net"
 	"time"
 
 	"github.com/containerpub/containerpub/internal/runtime"
@@ -97,8 +96,7 @@ func (m *Manager) adoptPool(dep Deployment) *Pool {
 func listening(ctx context.Context, ep runtime.Endpoint) bool {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, ep.Network, ep.Address)
+	conn, err := runtime.Dial(ctx, ep)
 	if err != nil {
 		return false
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -89,9 +88,8 @@ func (i *Instance) start(ctx context.Context) error {
 // before it does.
 func (i *Instance) waitListening(ctx context.Context) error {
 	delay := 500 * time.Microsecond
-	var d net.Dialer
 	for {
-		conn, err := d.DialContext(ctx, i.ctr.Endpoint.Network, i.ctr.Endpoint.Address)
+		conn, err := runtime.Dial(ctx, i.ctr.Endpoint)
 		if err == nil {
 			_ = conn.Close() // the dial was the test
 			return nil

@@ -26,7 +26,6 @@ import (
 type transport struct {
 	ep      runtime.Endpoint
 	maxIdle int
-	dialer  net.Dialer
 
 	// mu guards idle and closed.
 	mu     sync.Mutex
@@ -72,7 +71,7 @@ func (t *transport) get(ctx context.Context) (c *conn, reused bool, err error) {
 		return c, true, nil
 	}
 	t.mu.Unlock()
-	nc, err := t.dialer.DialContext(ctx, t.ep.Network, t.ep.Address)
+	nc, err := runtime.Dial(ctx, t.ep)
 	if err != nil {
 		return nil, false, err
 	}

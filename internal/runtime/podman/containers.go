@@ -9,6 +9,8 @@ import (
 	"os"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/containerpub/containerpub/internal/runtime"
 )
 
@@ -65,12 +67,17 @@ func (d *Driver) makeInstanceDir(ctx context.Context, name string) error {
 			return fmt.Errorf("create container %q: name in use or unknown: %w", name, errors.Join(err, ierr))
 		}
 		d.logger.Warn("replacing stale instance dir", "name", name)
+		unmountInstanceDir(dir)
 		if err = os.RemoveAll(dir); err == nil {
 			err = os.Mkdir(dir, 0o700)
 		}
 	}
 	if err != nil {
 		return fmt.Errorf("create instance dir: %w", err)
+	}
+	if err := d.mountInstanceDir(dir); err != nil {
+		d.removeInstanceDir(name)
+		return err
 	}
 	// The container's user maps to a host id picked by Podman at create
 	// time, so the directory is open to all; the 0700 instances dir
@@ -85,9 +92,37 @@ func (d *Driver) makeInstanceDir(ctx context.Context, name string) error {
 // removeInstanceDir removes the directory of container name, logging a
 // failure: the caller is already cleaning up or has succeeded otherwise.
 func (d *Driver) removeInstanceDir(name string) {
-	if err := os.RemoveAll(d.instanceDir(name)); err != nil {
+	dir := d.instanceDir(name)
+	unmountInstanceDir(dir)
+	if err := os.RemoveAll(dir); err != nil {
 		d.logger.Warn("remove instance dir failed", "name", name, "error", err)
 	}
+}
+
+// instanceFS bounds an instance directory: it holds one socket, and the
+// function may write to it, so it gets a tiny file system of its own
+// instead of the host's disk.
+const instanceFS = "size=64k,nr_inodes=64,mode=0777"
+
+// mountInstanceDir mounts a small tmpfs on an instance directory when the
+// backend may mount (it runs as root). An unprivileged backend keeps a
+// plain directory, which the function could fill up to the disk's free
+// space; its containers then rely on the host's disk quota.
+func (d *Driver) mountInstanceDir(dir string) error {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	err := unix.Mount("containerpub-instance", dir, "tmpfs",
+		unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, instanceFS)
+	if err != nil {
+		return fmt.Errorf("mount instance dir: %w", err)
+	}
+	return nil
+}
+
+// unmountInstanceDir detaches an instance directory's tmpfs, if any.
+func unmountInstanceDir(dir string) {
+	_ = unix.Unmount(dir, unix.MNT_DETACH) // EINVAL: nothing mounted there
 }
 
 // undoCreate removes a container whose creation failed half way.

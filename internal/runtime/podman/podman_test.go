@@ -253,6 +253,9 @@ func TestUndoCanceledCreate(t *testing.T) {
 				cs.Labels[runtimetest.LabelRun] = "another-run"
 			}
 			d.undoCanceledCreate(canceled, cs)
+			if !tt.otherRun {
+				d.removeInstanceDir(spec.Name) // as Create does after the undo
+			}
 			_, _, err := d.Inspect(t.Context(), c.ID)
 			if exists := err == nil; exists != tt.wantExist {
 				t.Errorf("container exists after undoCanceledCreate = %v (%v), want %v", exists, err, tt.wantExist)
