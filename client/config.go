@@ -77,6 +77,10 @@ func ParseConfig(data []byte) (FunctionConfig, error) {
 		}
 		return FunctionConfig{}, fmt.Errorf("parse %s: %w", ManifestFile, err)
 	}
+	var extra any
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return FunctionConfig{}, fmt.Errorf("parse %s: more than one YAML document", ManifestFile)
+	}
 	return c, nil
 }
 

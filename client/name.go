@@ -31,5 +31,29 @@ func ValidateName(name string) error {
 			return fmt.Errorf("%w %q: %q is not allowed; use a-z, 0-9 and '-'", ErrInvalidName, name, r)
 		}
 	}
+	if looksLikeID(name) {
+		return fmt.Errorf("%w %q: names shaped like a function id are reserved", ErrInvalidName, name)
+	}
 	return nil
+}
+
+// looksLikeID reports whether name has the shape of a UUID, which the API
+// reads as a function id rather than a name.
+func looksLikeID(name string) bool {
+	if len(name) != 36 {
+		return false
+	}
+	for i, r := range name {
+		switch i {
+		case 8, 13, 18, 23:
+			if r != '-' {
+				return false
+			}
+		default:
+			if (r < '0' || r > '9') && (r < 'a' || r > 'f') {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -28,6 +28,8 @@ func TestValidateName(t *testing.T) {
 		{"a/b", false},
 		{"héllo", false},
 		{"a b", false},
+		{"abcdef01-2345-4678-9abc-def012345678", false},
+		{"abcdef01-2345-4678-9abc-def01234567x", true},
 	}
 	for _, tt := range tests {
 		err := ValidateName(tt.name)

@@ -27,11 +27,15 @@ import (
 func deployBehave(t *testing.T, u *user, name, settings string) {
 	t.Helper()
 	dir := copyTree(t, filepath.Join(repoRoot, "e2e", "testdata", "behave"))
-	manifest := "name: " + name + "\npublic: true\n" + settings
+	writeManifest(t, dir, "name: "+name+"\npublic: true\n"+settings)
+	u.deploy(t, dir)
+}
+
+func writeManifest(t *testing.T, dir, manifest string) {
+	t.Helper()
 	if err := os.WriteFile(filepath.Join(dir, client.ManifestFile), []byte(manifest), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	u.deploy(t, dir)
 }
 
 type echoed struct {

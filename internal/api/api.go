@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/containerpub/containerpub/client"
@@ -37,6 +38,8 @@ type API struct {
 	sessionTTL time.Duration
 	ready      map[string]Pinger
 	now        func() time.Time
+	// uploads bounds the uploads read and checked at once.
+	uploads chan struct{}
 }
 
 // Options configure an API.
@@ -54,6 +57,7 @@ func New(st store.Store, deploys *deploy.Service, gw *gateway.Gateway, a *auth.A
 	return &API{
 		st: st, deploys: deploys, gw: gw, auth: a, log: logger,
 		sessionTTL: opts.SessionTTL, ready: opts.Ready, now: time.Now,
+		uploads: make(chan struct{}, maxUploads),
 	}
 }
 
@@ -145,6 +149,8 @@ func (a *API) writeErr(w http.ResponseWriter, r *http.Request, err error) {
 		status, msg = http.StatusConflict, err.Error()
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
 		return // the client went away; nobody reads an answer
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, os.ErrDeadlineExceeded):
+		status, msg = http.StatusBadRequest, "the request body was cut short or sent too slowly"
 	}
 	if status >= 500 {
 		a.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "error", err)
@@ -163,11 +169,23 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// maxUploads is how many uploads are received and checked at once; more
+// wait for none and get 429.
+const maxUploads = 8
+
 // maxJSONBody bounds the JSON bodies of management routes.
 const maxJSONBody = 1 << 20
 
+// Time limits on reading request bodies, so that a client sending a body
+// slowly cannot hold a connection and a handler for ever.
+const (
+	jsonReadTimeout   = 30 * time.Second
+	uploadReadTimeout = 10 * time.Minute
+)
+
 // readJSON decodes a JSON body strictly into v.
 func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(jsonReadTimeout)) // best effort: not every writer supports it
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

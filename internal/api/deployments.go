@@ -19,6 +19,14 @@ func (a *API) upload(w http.ResponseWriter, r *http.Request, userID string) erro
 	if fn.Status == client.FunctionDeleting {
 		return errorf(http.StatusConflict, "function %s is being deleted", fn.Name)
 	}
+	select {
+	case a.uploads <- struct{}{}:
+		defer func() { <-a.uploads }()
+	default:
+		w.Header().Set("Retry-After", "5")
+		return errorf(http.StatusTooManyRequests, "too many uploads in progress; try again in a few seconds")
+	}
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(uploadReadTimeout)) // best effort
 	d, err := a.deploys.Upload(r.Context(), fn, r.Body)
 	if err != nil {
 		return err

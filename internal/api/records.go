@@ -141,11 +141,11 @@ func (a *API) logs(w http.ResponseWriter, r *http.Request, userID string) error 
 	if since.IsZero() {
 		since = a.now().Add(-time.Hour)
 	}
-	lines, err := a.st.ListLogLines(r.Context(), store.LogQuery{FunctionID: fn.ID, Since: since, Limit: maxLimit})
+	lines, err := a.st.ListLogLines(r.Context(), store.LogQuery{FunctionID: fn.ID, Since: since, Limit: limit, Tail: true})
 	if err != nil {
 		return err
 	}
-	es, err := a.st.ListExecutions(r.Context(), store.ExecutionQuery{FunctionID: fn.ID, Limit: maxLimit})
+	es, err := a.st.ListExecutions(r.Context(), store.ExecutionQuery{FunctionID: fn.ID, Limit: limit})
 	if err != nil {
 		return err
 	}

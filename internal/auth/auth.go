@@ -119,6 +119,15 @@ func HashToken(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// IsPlatformToken reports whether an Authorization header carries a
+// ContainerPub token, which must never reach a function: it is its
+// holder's key to the whole API.
+func IsPlatformToken(header string) bool {
+	scheme, token, ok := strings.Cut(header, " ")
+	return ok && strings.EqualFold(scheme, "Bearer") &&
+		strings.HasPrefix(strings.TrimSpace(token), tokenPrefix)
+}
+
 // BearerToken returns the token of an Authorization header, or "".
 func BearerToken(r *http.Request) string {
 	h := r.Header.Get("Authorization")

@@ -163,7 +163,7 @@ func (s *Service) start(ctx context.Context, fn store.Function, d store.Deployme
 	}
 	log.printf("starting the first instance of version %d\n", d.Version)
 	started := s.now()
-	if err := s.pools.Pool(pd).Warm(ctx); err != nil {
+	if err := s.pools.Stage(pd).Warm(ctx); err != nil {
 		s.pools.Discard(pd.DeploymentID)
 		return fmt.Errorf("first instance did not start: %w", err)
 	}

@@ -8,12 +8,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httputil"
+	"net/url"
 	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/containerpub/containerpub/client"
+	"github.com/containerpub/containerpub/internal/auth"
 	"github.com/containerpub/containerpub/internal/pool"
 	"github.com/containerpub/containerpub/internal/store"
 )
@@ -26,6 +28,7 @@ type call struct {
 	target      *Target
 	lease       *pool.Lease
 	path        string
+	rawPath     string
 	stripAuth   bool
 	maxRequest  int64
 	maxResponse int64
@@ -38,6 +41,8 @@ type call struct {
 	responseTooLarge bool
 	// broken marks the instance for removal: it timed out or failed.
 	broken bool
+	// callerGone marks a call whose caller hung up before the answer.
+	callerGone bool
 }
 
 type callKey struct{}
@@ -50,11 +55,16 @@ func callFrom(ctx context.Context) *call {
 	return ctx.Value(callKey{}).(*call)
 }
 
-func (g *Gateway) newCall(r *http.Request, t *Target, path string, stripAuth bool) *call {
+func (g *Gateway) newCall(r *http.Request, t *Target, rawPath string, stripAuth bool) *call {
 	cfg := t.Pool.Deployment().Config
+	path, err := url.PathUnescape(rawPath)
+	if err != nil {
+		path, rawPath = rawPath, "" // not escaped after all
+	}
 	return &call{
 		target:      t,
 		path:        path,
+		rawPath:     rawPath,
 		stripAuth:   stripAuth,
 		maxRequest:  int64(cfg.Limits.MaxRequestKB) << 10,
 		maxResponse: int64(cfg.Limits.MaxResponseKB) << 10,
@@ -144,12 +154,13 @@ func (c *call) aborted() {
 		c.exec.Error = fmt.Sprintf("response cut at the timeout of %s",
 			c.target.Pool.Deployment().Config.Limits.Timeout)
 	case c.ctx.Err() != nil:
+		c.callerGone = true
 		c.exec.Status = client.ExecutionError
 		c.exec.Error = "caller went away during the response"
 	default:
 		c.broken = true
 		c.exec.Status = client.ExecutionError
-		reason := c.lease.Instance().ExitReason(2 * time.Second)
+		reason := instanceFailure(c.lease.Instance())
 		if reason == "" {
 			reason = "connection to the instance broke"
 		}
@@ -173,11 +184,11 @@ func rewrite(pr *httputil.ProxyRequest) {
 	out.URL.Scheme = "http"
 	out.URL.Host = "function"
 	out.URL.Path = c.path
-	out.URL.RawPath = ""
+	out.URL.RawPath = c.rawPath
 	out.Host = pr.In.Host
 	pr.SetXForwarded()
 	out.Header.Set(client.RequestIDHeader, c.exec.RequestID)
-	if c.stripAuth {
+	if c.stripAuth || auth.IsPlatformToken(out.Header.Get("Authorization")) {
 		out.Header.Del("Authorization")
 	}
 }
@@ -197,6 +208,11 @@ var errResponseTooLarge = errors.New("response body over the limit")
 // that grows past it while streaming.
 func limitResponse(resp *http.Response) error {
 	c := callFrom(resp.Request.Context())
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		// An upgraded connection (WebSocket) is a stream both ways, not
+		// a body; the proxy needs it as it is. The timeout still ends it.
+		return nil
+	}
 	if resp.ContentLength > c.maxResponse {
 		c.responseTooLarge = true
 		return errResponseTooLarge

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/containerpub/containerpub/client"
@@ -99,7 +100,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// The platform token is the owner's secret, not the function's.
 		stripAuth = true
 	}
-	g.Call(w, r, t, "/"+r.PathValue("path"), stripAuth)
+	g.Call(w, r, t, functionPath(r, name), stripAuth)
 }
 
 func (g *Gateway) resolveError(w http.ResponseWriter, name string, err error) {
@@ -111,9 +112,24 @@ func (g *Gateway) resolveError(w http.ResponseWriter, name string, err error) {
 	writeError(w, http.StatusServiceUnavailable, "function lookup failed; try again")
 }
 
-// Call proxies r to an instance of t at path. The caller has already
-// authorised the call; stripAuth removes the Authorization header that
-// authorised it.
+// functionPath returns the part of a /f/{name}/... request's path the
+// function sees, as sent: escaped characters such as %2F stay escaped, so
+// the function reads the same path segments the caller wrote.
+func functionPath(r *http.Request, name string) string {
+	rest, ok := strings.CutPrefix(r.URL.EscapedPath(), "/f/"+name)
+	if !ok {
+		// The name itself was escaped: fall back to the decoded path.
+		return "/" + r.PathValue("path")
+	}
+	if !strings.HasPrefix(rest, "/") {
+		rest = "/" + rest
+	}
+	return rest
+}
+
+// Call proxies r to an instance of t at path, an escaped URL path. The
+// caller has already authorised the call; stripAuth removes the
+// Authorization header that authorised it.
 func (g *Gateway) Call(w http.ResponseWriter, r *http.Request, t *Target, path string, stripAuth bool) {
 	c := g.newCall(r, t, path, stripAuth)
 	w.Header().Set(client.RequestIDHeader, c.exec.RequestID)
@@ -159,12 +175,34 @@ func (g *Gateway) Call(w http.ResponseWriter, r *http.Request, t *Target, path s
 		}
 		c.exec.HTTPStatus = rw.status
 		c.exec.ResponseBytes = rw.n
-		lease.Release(c.broken, c.finish(g.now()))
+		exec := c.finish(g.now())
+		if c.callerGone && !c.broken && lease.Exclusive() {
+			// The function may still be working on the call: its slot
+			// stays taken until it is done, so a caller cannot start more
+			// work than the limits allow by hanging up.
+			deadline, _ := ctx.Deadline()
+			go releaseWhenDone(lease, exec, deadline)
+		} else {
+			lease.Release(c.broken, exec)
+		}
 		if p != nil {
 			panic(p)
 		}
 	}()
 	g.proxy.ServeHTTP(rw, in)
+}
+
+// releaseWhenDone releases the lease of an abandoned call once the
+// instance has finished it, or stops the instance at the call's timeout.
+func releaseWhenDone(lease *pool.Lease, exec store.Execution, deadline time.Time) {
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	select {
+	case <-lease.CallDone():
+		lease.Release(false, exec)
+	case <-t.C:
+		lease.Release(true, exec)
+	}
 }
 
 // acquire reserves an instance slot. When the version was replaced while
@@ -205,6 +243,15 @@ func (g *Gateway) acquireError(w http.ResponseWriter, c *call, err error) {
 	}
 }
 
+// instanceFailure says why an instance failed a call, or "" when it
+// still runs.
+func instanceFailure(inst *pool.Instance) string {
+	if inst.Retired() {
+		return "instance stopped by the platform (the function was deleted or its version replaced)"
+	}
+	return inst.ExitReason(2 * time.Second)
+}
+
 // retryAfter suggests when to retry a call refused at capacity, in
 // seconds: a fraction of the queue timeout, at least one.
 func retryAfter(sc client.Scaling) int {
@@ -226,11 +273,12 @@ func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 	case errors.Is(c.ctx.Err(), context.DeadlineExceeded):
 		c.timeout(w)
 	case c.ctx.Err() != nil:
+		c.callerGone = true
 		c.exec.Status = client.ExecutionError
 		c.exec.Error = "caller went away"
 	default:
 		c.broken = true
-		reason := c.lease.Instance().ExitReason(2 * time.Second)
+		reason := instanceFailure(c.lease.Instance())
 		if reason == "" {
 			reason = "closed the connection without answering: " + err.Error()
 		}

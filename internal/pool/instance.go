@@ -50,6 +50,14 @@ func (i *Instance) Name() string { return i.ctr.Name }
 // connections alive between calls.
 func (i *Instance) Transport() http.RoundTripper { return i.transport }
 
+// Retired reports whether the platform took the instance out of service
+// (idle, deleted, replaced, failed), as opposed to it ending on its own.
+func (i *Instance) Retired() bool {
+	i.pool.mu.Lock()
+	defer i.pool.mu.Unlock()
+	return i.removing
+}
+
 // Exited returns a channel closed when the instance's process has ended.
 func (i *Instance) Exited() <-chan struct{} { return i.exited }
 

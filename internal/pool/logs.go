@@ -67,12 +67,15 @@ type logCollector struct {
 
 type callLog struct {
 	requestID string
-	out       []byte
-	dropped   int
-	seen      [2]bool // end marker seen on each stream
-	ended     bool    // the gateway finished the call
-	exec      store.Execution
-	timer     *time.Timer
+	// marked closes when the call's end markers arrived on both streams,
+	// or no more can come.
+	marked  chan struct{}
+	out     []byte
+	dropped int
+	seen    [2]bool // end marker seen on each stream
+	ended   bool    // the gateway finished the call
+	exec    store.Execution
+	timer   *time.Timer
 }
 
 func newLogCollector(rec Recorder, functionID, instance string, exclusive bool, now func() time.Time) *logCollector {
@@ -87,14 +90,14 @@ func newLogCollector(rec Recorder, functionID, instance string, exclusive bool, 
 
 // begin opens the log of a call about to be forwarded.
 func (c *logCollector) begin(requestID string) *callLog {
-	cl := &callLog{requestID: requestID}
+	cl := &callLog{requestID: requestID, marked: make(chan struct{})}
 	if !c.exclusive {
 		return cl
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.exited {
-		cl.seen = [2]bool{true, true}
+		cl.markBoth()
 	}
 	c.open = append(c.open, cl)
 	return cl
@@ -126,8 +129,25 @@ func (c *logCollector) end(cl *callLog, exec store.Execution) {
 func (c *logCollector) expire(cl *callLog) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	cl.seen = [2]bool{true, true}
+	cl.markBoth()
 	c.finishLocked(cl)
+}
+
+// mark notes the end marker of a stream; the caller holds the
+// collector's lock.
+func (cl *callLog) mark(stream int) {
+	if cl.seen[0] && cl.seen[1] {
+		return
+	}
+	cl.seen[stream] = true
+	if cl.seen[0] && cl.seen[1] {
+		close(cl.marked)
+	}
+}
+
+func (cl *callLog) markBoth() {
+	cl.mark(streamStdout)
+	cl.mark(streamStderr)
 }
 
 // finishLocked records a finished call and forgets it.
@@ -206,7 +226,7 @@ func (c *logCollector) marker(stream int, requestID string) {
 		return // a call already recorded after its wait ran out
 	}
 	for _, cl := range append([]*callLog(nil), c.open...) {
-		cl.seen[stream] = true
+		cl.mark(stream)
 		if cl.seen[0] && cl.seen[1] && cl.ended {
 			c.finishLocked(cl)
 		}
@@ -234,7 +254,7 @@ func (c *logCollector) closed() {
 	defer c.mu.Unlock()
 	c.exited = true
 	for _, cl := range append([]*callLog(nil), c.open...) {
-		cl.seen = [2]bool{true, true}
+		cl.markBoth()
 		if cl.ended {
 			c.finishLocked(cl)
 		}

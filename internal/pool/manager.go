@@ -90,9 +90,23 @@ func NewManager(d runtime.Driver, rec Recorder, cfg Config, logger *slog.Logger)
 func (m *Manager) Pool(dep Deployment) *Pool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.poolLocked(dep, false)
+}
+
+// Stage returns the pool of a deployment that is not active yet: a new
+// version starting its first instance. Activating another version leaves
+// staged pools alone.
+func (m *Manager) Stage(dep Deployment) *Pool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.poolLocked(dep, true)
+}
+
+func (m *Manager) poolLocked(dep Deployment, staged bool) *Pool {
 	p, ok := m.pools[dep.DeploymentID]
 	if !ok {
 		p = newPool(m, dep)
+		p.staged = staged
 		m.pools[dep.DeploymentID] = p
 		p.mu.Lock()
 		p.refillLocked()
@@ -103,13 +117,21 @@ func (m *Manager) Pool(dep Deployment) *Pool {
 }
 
 // Activate makes dep the version that runs for its function: pools of the
-// function's other versions stop taking calls and drain.
+// function's other versions stop taking calls and drain, except staged
+// ones, which belong to deployments still starting.
 func (m *Manager) Activate(dep Deployment) *Pool {
-	p := m.Pool(dep)
-	for _, old := range m.functionPools(dep.FunctionID) {
-		if old != p {
-			m.closePool(old)
+	m.mu.Lock()
+	p := m.poolLocked(dep, false)
+	p.staged = false
+	var old []*Pool
+	for _, o := range m.pools {
+		if o != p && o.dep.FunctionID == dep.FunctionID && !o.staged {
+			old = append(old, o)
 		}
+	}
+	m.mu.Unlock()
+	for _, o := range old {
+		m.closePool(o)
 	}
 	return p
 }

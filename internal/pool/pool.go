@@ -46,6 +46,8 @@ type Pool struct {
 	m   *Manager
 	dep Deployment
 	log *slog.Logger
+	// staged marks the pool of a version still starting; guarded by m.mu.
+	staged bool
 
 	// mu guards every field below.
 	mu        sync.Mutex
@@ -87,6 +89,15 @@ type Lease struct {
 
 // Instance returns the leased instance.
 func (l *Lease) Instance() *Instance { return l.inst }
+
+// Exclusive reports whether the leased instance serves one call at a
+// time, and so marks the end of each call.
+func (l *Lease) Exclusive() bool { return l.inst.logs.exclusive }
+
+// CallDone returns a channel closed when an exclusive instance has
+// finished the call (its end markers arrived) or has exited. It never
+// closes for other instances.
+func (l *Lease) CallDone() <-chan struct{} { return l.call.marked }
 
 // Acquire reserves a slot for one call, starting an instance when none is
 // free and the maximum allows. It waits up to the queue timeout or until

@@ -139,6 +139,9 @@ type LogQuery struct {
 	Since time.Time
 	// Limit caps the result; 0 means 1000.
 	Limit int
+	// Tail returns the last Limit matching lines instead of the first,
+	// still in ID order.
+	Tail bool
 }
 
 // Store is the metadata store. Implementations are safe for concurrent use

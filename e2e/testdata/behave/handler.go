@@ -9,8 +9,10 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -74,12 +76,68 @@ func Handle(w http.ResponseWriter, r *http.Request) {
 	case "binlog":
 		os.Stdout.Write([]byte{0, 1, 2, 0xff, 0xfe, '\n', 0x80, 0x1e, 'z', '\n'})
 		fmt.Fprintln(w, "logged binary")
+	case "hijack":
+		hijack(w, q.Get("target"))
+	case "inflight":
+		n := inflight.Add(1)
+		defer inflight.Add(-1)
+		for {
+			m := maxInflight.Load()
+			if n <= m || maxInflight.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		d, _ := time.ParseDuration(q.Get("d"))
+		time.Sleep(d)
+		fmt.Fprintf(w, "max=%d\n", maxInflight.Load())
+	case "ws":
+		upgrade(w)
 	case "log":
 		fmt.Println("out:", q.Get("msg"))
 		fmt.Fprintln(os.Stderr, "err:", q.Get("msg"))
 		fmt.Fprintln(w, "logged", q.Get("msg"))
 	default:
 		http.Error(w, "no such path", http.StatusNotFound)
+	}
+}
+
+var inflight, maxInflight atomic.Int64
+
+// hijack replaces the instance's socket with a link to target, as a
+// hostile function could: the platform must never follow it.
+func hijack(w http.ResponseWriter, target string) {
+	sock := os.Getenv("CONTAINERPUB_SOCKET")
+	tmp := filepath.Join(filepath.Dir(sock), ".l")
+	os.Remove(tmp)
+	if err := os.Symlink(target, tmp); err != nil {
+		http.Error(w, err.Error(), 500)
+		return
+	}
+	if err := os.Rename(tmp, sock); err != nil {
+		http.Error(w, err.Error(), 500)
+		return
+	}
+	w.Header().Set("Connection", "close")
+	fmt.Fprintln(w, "hijacked")
+}
+
+// upgrade switches the connection to a line echo protocol.
+func upgrade(w http.ResponseWriter) {
+	conn, rw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		http.Error(w, err.Error(), 500)
+		return
+	}
+	defer conn.Close()
+	rw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n")
+	rw.Flush()
+	for {
+		line, err := rw.ReadString('\n')
+		if err != nil {
+			return
+		}
+		rw.WriteString(line)
+		rw.Flush()
 	}
 }
 

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/containerpub/containerpub/internal/store"
@@ -53,8 +54,12 @@ func (s *Store) ListLogLines(ctx context.Context, q store.LogQuery) ([]store.Log
 		query += ` AND time >= $` + strconv.Itoa(len(args))
 	}
 	args = append(args, limitOr(q.Limit, defaultLogLimit))
+	order := ` ORDER BY id`
+	if q.Tail {
+		order = ` ORDER BY id DESC`
+	}
 	//nolint:gosec // G202: fixed text and placeholder numbers only; values are arguments.
-	query += ` ORDER BY id LIMIT $` + strconv.Itoa(len(args))
+	query += order + ` LIMIT $` + strconv.Itoa(len(args))
 
 	rows, err := s.read.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -71,6 +76,9 @@ func (s *Store) ListLogLines(ctx context.Context, q store.LogQuery) ([]store.Log
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list log lines: %w", err)
+	}
+	if q.Tail {
+		slices.Reverse(lines)
 	}
 	return lines, nil
 }

@@ -73,6 +73,9 @@ func testListLogLines(t *testing.T, s store.Store) {
 		{"since", store.LogQuery{Since: stored(at(1050 * time.Second))}, "1050", 50},
 		{"since_between", store.LogQuery{Since: at(1050*time.Second + time.Millisecond)}, "1051", 49},
 		{"after_id_and_since", store.LogQuery{AfterID: all[1060].ID, Since: at(1050 * time.Second)}, "1061", 39},
+		{"tail", store.LogQuery{Tail: true, Limit: 3}, "1097", 3},
+		{"tail_default_limit", store.LogQuery{Tail: true}, "100", 1000},
+		{"tail_since", store.LogQuery{Tail: true, Since: stored(at(1090 * time.Second)), Limit: 50}, "1090", 10},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

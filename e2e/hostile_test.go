@@ -1,0 +1,153 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/containerpub/containerpub/client"
+)
+
+// TestHostileFunctionsAndCallers checks what a function or a caller might
+// try against the platform, each on its own function of one backend.
+func TestHostileFunctionsAndCallers(t *testing.T) {
+	b := startBackend(t, "sqlite://"+t.TempDir()+"/e2e.db")
+	u := newUser(t, b)
+
+	t.Run("socket_swapped_for_a_link_is_not_followed", func(t *testing.T) {
+		t.Parallel()
+		deployBehave(t, u, "hijacker", "")
+		// The function points its socket at the Podman API of the host.
+		resp, body := call(t, b, "GET", "hijacker", "/hijack?target="+podmanSocket, nil, nil)
+		if resp.StatusCode != 200 {
+			t.Fatalf("hijack = %d %s", resp.StatusCode, body)
+		}
+		resp, body = call(t, b, "GET", "hijacker", "/v4.0.0/libpod/info", nil, nil)
+		if strings.Contains(string(body), "APIVersion") || strings.Contains(string(body), "ociRuntime") {
+			t.Fatalf("a call reached the host's Podman API through the function's link: %d %.200s", resp.StatusCode, body)
+		}
+		if resp.StatusCode != http.StatusBadGateway {
+			t.Errorf("call to the hijacked instance = %d %q, want 502", resp.StatusCode, body)
+		}
+		// The broken instance is replaced.
+		if e := echo(t, b, "hijacker"); e.Path != "/echo" {
+			t.Errorf("after the hijack the next call got %+v", e)
+		}
+	})
+
+	t.Run("platform_tokens_never_reach_functions", func(t *testing.T) {
+		t.Parallel()
+		deployBehave(t, u, "snoop", "")
+		other := newUser(t, b)
+		h := http.Header{"Authorization": {"Bearer " + other.token(t)}}
+		_, body := call(t, b, "GET", "snoop", "/echo", nil, h)
+		var e echoed
+		if err := json.Unmarshal(body, &e); err != nil {
+			t.Fatalf("echo answered %q: %v", body, err)
+		}
+		if got := e.Headers["Authorization"]; len(got) != 0 {
+			t.Errorf("a public function saw its caller's platform token: %v", got)
+		}
+		// A function's own scheme passes.
+		h = http.Header{"Authorization": {"Bearer app-secret"}}
+		_, body = call(t, b, "GET", "snoop", "/echo", nil, h)
+		if err := json.Unmarshal(body, &e); err != nil || len(e.Headers["Authorization"]) != 1 {
+			t.Errorf("a function's own Authorization header did not pass: %q", body)
+		}
+	})
+
+	t.Run("upgraded_connections_work", func(t *testing.T) {
+		t.Parallel()
+		deployBehave(t, u, "upgrader", "")
+		conn, err := net.Dial("tcp", strings.TrimPrefix(b.URL, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
+		fmt.Fprintf(conn, "GET /f/upgrader/ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+		br := bufio.NewReader(conn)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != http.StatusSwitchingProtocols {
+			t.Fatalf("upgrade = %d, want 101", resp.StatusCode)
+		}
+		fmt.Fprintf(conn, "ping\n")
+		line, err := br.ReadString('\n')
+		if err != nil || line != "ping\n" {
+			t.Errorf("echo over the upgraded connection = %q, %v", line, err)
+		}
+	})
+
+	t.Run("hanging_up_does_not_free_the_slot", func(t *testing.T) {
+		t.Parallel()
+		deployBehave(t, u, "narrow1", "scaling:\n  concurrency: 1\n  max_instances: 1\n  queue_timeout: 60s\n")
+		hasty := &http.Client{Timeout: 300 * time.Millisecond}
+		for range 3 {
+			resp, err := hasty.Get(b.URL + "/f/narrow1/inflight?d=2s")
+			if err == nil {
+				resp.Body.Close()
+			}
+		}
+		_, body := call(t, b, "GET", "narrow1", "/inflight?d=0s", nil, nil)
+		if strings.TrimSpace(string(body)) != "max=1" {
+			t.Errorf("with concurrency 1 the function saw %q calls at once, want max=1", body)
+		}
+	})
+
+	t.Run("redeploy_under_traffic_loses_no_call", func(t *testing.T) {
+		t.Parallel()
+		deployBehave(t, u, "steady", "")
+		ctx, stop := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		var calls, failures atomic.Int64
+		var firstFailure atomic.Value
+		for range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for ctx.Err() == nil {
+					resp, err := http.Get(b.URL + "/f/steady/echo")
+					calls.Add(1)
+					if err != nil {
+						failures.Add(1)
+						firstFailure.CompareAndSwap(nil, err.Error())
+						continue
+					}
+					resp.Body.Close()
+					if resp.StatusCode != 200 {
+						failures.Add(1)
+						firstFailure.CompareAndSwap(nil, resp.Status)
+					}
+				}
+			}()
+		}
+		for i := range 2 {
+			dir := copyTree(t, repoRoot+"/e2e/testdata/behave")
+			writeManifest(t, dir, fmt.Sprintf("name: steady\npublic: true\nenv:\n  ROUND: \"%d\"\n", i))
+			so, se, code := u.run(t, "", "deploy", dir)
+			if code != 0 {
+				t.Errorf("redeploy %d under traffic failed:\n%s\n%s", i, so, se)
+			}
+		}
+		stop()
+		wg.Wait()
+		if failures.Load() != 0 {
+			t.Errorf("%d of %d calls failed during redeploys; first: %v", failures.Load(), calls.Load(), firstFailure.Load())
+		}
+		f, err := u.api(t).GetFunction(context.Background(), "steady")
+		if err != nil || f.ActiveVersion != 3 || f.Status != client.FunctionActive {
+			t.Errorf("after two redeploys: version %d, status %s, err %v; want version 3 active", f.ActiveVersion, f.Status, err)
+		}
+	})
+}
