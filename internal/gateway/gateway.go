@@ -15,6 +15,7 @@ import (
 	"net/http/httputil"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/containerpub/containerpub/client"
@@ -75,8 +76,28 @@ func New(res Resolver, auth Authenticator, rec Recorder, logger *slog.Logger) *G
 		ModifyResponse: limitResponse,
 		ErrorHandler:   g.proxyError,
 		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+		// Without a pool the proxy makes a 32 KiB copy buffer per call:
+		// at thousands of calls a second that garbage alone kept the
+		// collector busy (BENCHMARKS.md, warm overhead).
+		BufferPool: copyBuffers{},
 	}
 	return g
+}
+
+// copyBuffers lends the proxy its body copy buffers.
+type copyBuffers struct{}
+
+// copyBufferSize matches the proxy's own default.
+const copyBufferSize = 32 << 10
+
+var copyBufferPool = sync.Pool{New: func() any { return new([copyBufferSize]byte) }}
+
+func (copyBuffers) Get() []byte { return copyBufferPool.Get().(*[copyBufferSize]byte)[:] }
+
+func (copyBuffers) Put(b []byte) {
+	if cap(b) == copyBufferSize {
+		copyBufferPool.Put((*[copyBufferSize]byte)(b[:copyBufferSize]))
+	}
 }
 
 // ServeHTTP serves /f/{name}/{path...}: anyone may call a public
