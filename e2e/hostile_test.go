@@ -79,6 +79,8 @@ func TestHostileFunctionsAndCallers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// A 101 answer has no body; the connection is the stream.
+		_ = resp.Body.Close()
 		if resp.StatusCode != http.StatusSwitchingProtocols {
 			t.Fatalf("upgrade = %d, want 101", resp.StatusCode)
 		}

@@ -47,12 +47,17 @@ type Config struct {
 	Keep bool
 	// Command is the command line, for the report.
 	Command string
+	// BareProxySocket, set by the hidden -bare-proxy-socket flag, makes
+	// cpbench run only the bare reverse proxy of the warm benchmark to
+	// this unix socket: how cpbench starts its own copy for that.
+	BareProxySocket string
 }
 
 // warmConcurrency is the load of the warm overhead benchmark: one caller,
 // then sixteen.
 var warmConcurrency = []int{1, 16}
 
+// parseFlags parses cpbench's command line; usage and errors go to out.
 func parseFlags(args []string, out io.Writer) (Config, error) {
 	var c Config
 	fs := flag.NewFlagSet("cpbench", flag.ContinueOnError)
@@ -71,6 +76,8 @@ func parseFlags(args []string, out io.Writer) (Config, error) {
 	fs.DurationVar(&c.Timeout, "timeout", 20*time.Minute, "limit of the whole run")
 	fs.StringVar(&c.ProfileDir, "profile-dir", "", "write CPU profiles of the backend under warm load here")
 	fs.BoolVar(&c.Keep, "keep", false, "keep the work directory")
+	fs.StringVar(&c.BareProxySocket, bareProxyFlag, "", "internal: run only the bare proxy to this unix socket")
+	fs.Usage = func() { usage(fs, out) }
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
@@ -80,6 +87,22 @@ func parseFlags(args []string, out io.Writer) (Config, error) {
 	return c, c.validate()
 }
 
+// usage prints the flags of fs but the hidden one, like the flag
+// package's own usage.
+func usage(fs *flag.FlagSet, out io.Writer) {
+	visible := flag.NewFlagSet(fs.Name(), flag.ContinueOnError)
+	visible.SetOutput(out)
+	fs.VisitAll(func(f *flag.Flag) {
+		if f.Name != bareProxyFlag {
+			visible.Var(f.Value, f.Name, f.Usage)
+			visible.Lookup(f.Name).DefValue = f.DefValue
+		}
+	})
+	_, _ = fmt.Fprintf(out, "Usage of %s:\n", fs.Name()) // as flag's own usage, which ignores write errors
+	visible.PrintDefaults()
+}
+
+// validate checks the counts and durations.
 func (c Config) validate() error {
 	var errs []error
 	for _, n := range []struct {

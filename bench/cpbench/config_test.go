@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -26,6 +27,8 @@ func TestParseFlags(t *testing.T) {
 		{name: "short_run", args: []string{"-warm-runs", "1", "-warm-duration", "1s", "-cold-runs", "3", "-keep"},
 			want: func(c *Config) { c.WarmRuns, c.WarmDuration, c.ColdRuns, c.Keep = 1, time.Second, 3, true }},
 		{name: "profile", args: []string{"-profile-dir", "/tmp/p"}, want: func(c *Config) { c.ProfileDir = "/tmp/p" }},
+		{name: "bare_proxy", args: []string{"-bare-proxy-socket", "/run/x.sock"},
+			want: func(c *Config) { c.BareProxySocket = "/run/x.sock" }},
 		{name: "zero_runs", args: []string{"-cold-runs", "0"}, wantErr: true},
 		{name: "negative_duration", args: []string{"-warm-duration", "-1s"}, wantErr: true},
 		{name: "stray_argument", args: []string{"now"}, wantErr: true},
@@ -50,7 +53,12 @@ func TestParseFlags(t *testing.T) {
 			}
 		})
 	}
-	if _, err := parseFlags([]string{"-h"}, io.Discard); !errors.Is(err, flag.ErrHelp) {
+	var help strings.Builder
+	if _, err := parseFlags([]string{"-h"}, &help); !errors.Is(err, flag.ErrHelp) {
 		t.Errorf("parseFlags(-h) error = %v, want flag.ErrHelp", err)
+	}
+	if !strings.Contains(help.String(), "-warm-runs int") || !strings.Contains(help.String(), "(default 5)") ||
+		strings.Contains(help.String(), bareProxyFlag) {
+		t.Errorf("usage shows the hidden flag or lacks the others:\n%s", help.String())
 	}
 }

@@ -33,6 +33,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, "cpbench:", err)
 		os.Exit(2)
 	}
+	if cfg.BareProxySocket != "" {
+		if err := runBareProxy(cfg.BareProxySocket, os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "cpbench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	cfg.Command = strings.Join(os.Args, " ")
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -35,6 +35,13 @@ func pair(n, m int, dlo, dhi, blo, bhi time.Duration, direct, backend cpuTimes) 
 	}
 }
 
+// withBare adds to r a bare proxy run of n calls over 5s with latencies
+// from lo to hi.
+func withBare(r warmRun, n int, lo, hi time.Duration, bare cpuTimes) warmRun {
+	r.Bare, r.BareCPU = result(n, lo, hi, 5*time.Second), bare
+	return r
+}
+
 // cpu makes the CPU times of one run, in milliseconds.
 func cpu(backend, function, conmon, loader int) cpuTimes {
 	ms := time.Millisecond
@@ -61,12 +68,16 @@ func sampleReport() *report {
 			Runs: []time.Duration{2100 * ms, 2300 * ms, 2200 * ms}},
 		Warm: []warmResult{
 			{Concurrency: 1, Runs: []warmRun{
-				pair(5000, 3000, 150*us, 250*us, 400*us, 600*us, cpu(100, 500, 80, 600), cpu(600, 300, 50, 400)),
-				pair(5200, 3100, 140*us, 240*us, 380*us, 580*us, cpu(110, 520, 80, 620), cpu(620, 310, 50, 410)),
+				withBare(pair(5000, 3000, 150*us, 250*us, 400*us, 600*us, cpu(100, 500, 80, 600),
+					cpu(600, 300, 50, 400)), 4000, 200*us, 300*us, cpu(240, 400, 60, 480)),
+				withBare(pair(5200, 3100, 140*us, 240*us, 380*us, 580*us, cpu(110, 520, 80, 620),
+					cpu(620, 310, 50, 410)), 4200, 190*us, 290*us, cpu(250, 420, 60, 500)),
 			}},
 			{Concurrency: 16, Runs: []warmRun{
-				pair(20000, 9000, 500*us, 1500*us, ms, 3*ms, cpu(300, 2000, 300, 2000), cpu(2000, 1000, 100, 1000)),
-				pair(21000, 8000, 500*us, 1500*us, ms, 3*ms, cpu(300, 2000, 300, 2000), cpu(2000, 1000, 100, 1000)),
+				withBare(pair(20000, 9000, 500*us, 1500*us, ms, 3*ms, cpu(300, 2000, 300, 2000),
+					cpu(2000, 1000, 100, 1000)), 14000, 700*us, 2100*us, cpu(1120, 1400, 150, 1400)),
+				withBare(pair(21000, 8000, 500*us, 1500*us, ms, 3*ms, cpu(300, 2000, 300, 2000),
+					cpu(2000, 1000, 100, 1000)), 15000, 700*us, 2100*us, cpu(1200, 1500, 150, 1500)),
 			}},
 		},
 		Cold: coldResult{NotCold: 1, Recorded: []time.Duration{30 * ms, 40 * ms}},
@@ -114,17 +125,30 @@ func TestReportFigures(t *testing.T) {
 	c1, c16 := r.Warm[0], r.Warm[1]
 	// Run p50s are 200 and 500 µs, then 190 and 480 µs: added 300 and
 	// 290 µs, to the histogram's precision.
-	got, want := c1.addedP50(), 295*time.Microsecond
+	got, want := c1.addedP50(pathBackend), 295*time.Microsecond
 	if got < want-2*time.Microsecond || got > want+2*time.Microsecond {
 		t.Errorf("addedP50 at c=1 = %v, want about %v", got, want)
 	}
+	// Bare proxy p50s are 250 and 240 µs: added 50 µs in both rounds.
+	got, want = c1.addedP50(pathBare), 50*time.Microsecond
+	if got < want-2*time.Microsecond || got > want+2*time.Microsecond {
+		t.Errorf("bare addedP50 at c=1 = %v, want about %v", got, want)
+	}
 	// Run shares are 9000/20000 and 8000/21000: the median of two is
 	// their mean.
-	if got, want := c16.share(), (0.45+8000.0/21000)/2; math.Abs(got-want) > 1e-12 {
+	if got, want := c16.share(pathBackend), (0.45+8000.0/21000)/2; math.Abs(got-want) > 1e-12 {
 		t.Errorf("share at c=16 = %v, want %v", got, want)
 	}
-	if got, want := c1.cpuPerCall(), time.Duration((200000.0+620e6/3100)/2); got != want {
+	if got, want := c16.share(pathBare), (0.7+15000.0/21000)/2; math.Abs(got-want) > 1e-12 {
+		t.Errorf("bare share at c=16 = %v, want %v", got, want)
+	}
+	if got, want := c1.cpuPerCall(pathBackend), time.Duration((200000.0+620e6/3100)/2); got != want {
 		t.Errorf("cpuPerCall at c=1 = %v, want %v", got, want)
+	}
+	// The bare proxy's CPU is its rows' Backend field: 1120 ms over 14000
+	// calls and 1200 ms over 15000, 80 µs each.
+	if got, want := c16.cpuPerCall(pathBare), 80*time.Microsecond; got != want {
+		t.Errorf("bare cpuPerCall at c=16 = %v, want %v", got, want)
 	}
 	if got, want := r.runningMedian(), int64(3<<20+1<<19); got != want {
 		t.Errorf("runningMedian = %d, want %d", got, want)

@@ -8,29 +8,54 @@ import (
 	"github.com/containerpub/containerpub/bench/load"
 )
 
-// addedP50 returns the median over run pairs of backend p50 minus direct
-// p50. Pairing runs that ran next to each other cancels slow drifts of
-// the machine's load.
-func (w warmResult) addedP50() time.Duration {
+// warmPath is one way the warm runs reach the instance.
+type warmPath struct {
+	name   string
+	result func(warmRun) load.Result
+	cpu    func(warmRun) cpuTimes
+}
+
+// The warm paths, in the order each round runs them.
+var (
+	pathDirect = warmPath{"direct",
+		func(r warmRun) load.Result { return r.Direct }, func(r warmRun) cpuTimes { return r.DirectCPU }}
+	pathBackend = warmPath{"backend",
+		func(r warmRun) load.Result { return r.Backend }, func(r warmRun) cpuTimes { return r.BackendCPU }}
+	pathBare = warmPath{"bare proxy",
+		func(r warmRun) load.Result { return r.Bare }, func(r warmRun) cpuTimes { return r.BareCPU }}
+	warmPaths = []warmPath{pathDirect, pathBackend, pathBare}
+)
+
+// perCall returns the CPU time per call of each process in p's run of r.
+func (p warmPath) perCall(r warmRun) cpuTimes { return p.cpu(r).perCall(p.result(r)) }
+
+// proxyCPU returns the CPU time per call of the proxy, backend or bare,
+// in p's run of r.
+func (p warmPath) proxyCPU(r warmRun) time.Duration { return p.perCall(r).Backend }
+
+// addedP50 returns the median over rounds of p's p50 minus direct p50.
+// Comparing runs that ran next to each other cancels slow drifts of the
+// machine's load.
+func (w warmResult) addedP50(p warmPath) time.Duration {
 	return time.Duration(medianOf(w.Runs, func(r warmRun) float64 {
-		return float64(r.Backend.Latency.Quantile(0.5) - r.Direct.Latency.Quantile(0.5))
+		return float64(p.result(r).Latency.Quantile(0.5) - r.Direct.Latency.Quantile(0.5))
 	}))
 }
 
-// share returns the median over run pairs of backend throughput divided
-// by direct throughput.
-func (w warmResult) share() float64 {
+// share returns the median over rounds of p's throughput divided by
+// direct throughput.
+func (w warmResult) share(p warmPath) float64 {
 	return medianOf(w.Runs, func(r warmRun) float64 {
 		if r.Direct.Throughput() == 0 {
 			return 0
 		}
-		return r.Backend.Throughput() / r.Direct.Throughput()
+		return p.result(r).Throughput() / r.Direct.Throughput()
 	})
 }
 
-// cpuPerCall returns the median backend CPU time per call.
-func (w warmResult) cpuPerCall() time.Duration {
-	return time.Duration(medianOf(w.Runs, func(r warmRun) float64 { return float64(r.CPUPerCall()) }))
+// cpuPerCall returns the median CPU time per call of p's proxy.
+func (w warmResult) cpuPerCall(p warmPath) time.Duration {
+	return time.Duration(medianOf(w.Runs, func(r warmRun) float64 { return float64(p.proxyCPU(r)) }))
 }
 
 func (r *report) warmSection(p *printer) {
@@ -38,54 +63,49 @@ func (r *report) warmSection(p *printer) {
 	p.f("## 1. Warm overhead\n")
 	p.f("Function `%s` (answers `ok`; concurrency 64, max_instances 1, cpus %d) has one instance, `%s`. "+
 		"The same Go load generator (one kept-alive connection per worker, fixed duration, "+
-		"latency histogram within 0.8%%) calls it directly on its unix socket and through the backend "+
-		"at `/f/%s/`, alternating: %d runs per path and concurrency, each %s after a %s warm-up. "+
+		"latency histogram within 0.8%%) calls it directly on its unix socket, through the backend "+
+		"at `/f/%s/` and through a bare proxy, in turn: %d runs per path and concurrency, each %s after a %s warm-up. "+
+		"The bare proxy is the reference floor of the backend's hop: cpbench's own binary run as a process "+
+		"of its own that serves loopback HTTP/1.1 with nothing but Go's `httputil.ReverseProxy`, kept-alive "+
+		"connections to the instance's socket and pooled 32 KiB copy buffers. "+
 		"Figures are medians over the runs; added latency and throughput share are medians over "+
-		"each direct run and the backend run after it. Backend CPU is utime+stime of the backend "+
-		"process over the measured window, per call; the first error of a run, if any, is quoted.\n",
+		"each direct run and the backend or bare proxy run after it. Proxy CPU is utime+stime of the backend "+
+		"(or bare proxy) process over the measured window, per call; the first error of a run, if any, is quoted.\n",
 		fnWarm, r.Machine.Cores, r.WarmInstance, fnWarm, c.WarmRuns, c.WarmDuration, c.WarmWarmup)
 	p.table("c", "path", "p50", "p90", "p99", "calls/s", "errors")
 	for _, w := range r.Warm {
-		for _, side := range []struct {
-			name string
-			get  func(warmRun) load.Result
-		}{
-			{"direct", func(x warmRun) load.Result { return x.Direct }},
-			{"backend", func(x warmRun) load.Result { return x.Backend }},
-		} {
+		for _, side := range warmPaths {
 			q := func(f float64) string {
 				return fmtMS(time.Duration(medianOf(w.Runs, func(x warmRun) float64 {
-					return float64(side.get(x).Latency.Quantile(f))
+					return float64(side.result(x).Latency.Quantile(f))
 				})))
 			}
-			rps := medianOf(w.Runs, func(x warmRun) float64 { return side.get(x).Throughput() })
+			rps := medianOf(w.Runs, func(x warmRun) float64 { return side.result(x).Throughput() })
 			var errs uint64
 			for _, x := range w.Runs {
-				errs += side.get(x).Errors
+				errs += side.result(x).Errors
 			}
 			p.row(fmt.Sprint(w.Concurrency), side.name, q(0.5), q(0.9), q(0.99),
 				fmt.Sprintf("%.0f", rps), fmt.Sprint(errs))
 		}
 	}
 	p.f("")
-	p.table("c", "added at p50", "backend / direct throughput", "backend CPU per call")
+	p.table("c", "path", "added at p50", "throughput / direct", "proxy CPU per call")
 	for _, w := range r.Warm {
-		p.row(fmt.Sprint(w.Concurrency), fmtMS(w.addedP50()), fmtPct(w.share()), fmtMicros(w.cpuPerCall()))
+		for _, side := range []warmPath{pathBackend, pathBare} {
+			p.row(fmt.Sprint(w.Concurrency), side.name, fmtMS(w.addedP50(side)), fmtPct(w.share(side)),
+				fmtMicros(w.cpuPerCall(side)))
+		}
 	}
 	p.f("\nCPU time per call by process (medians over the runs; utime+stime from /proc over the " +
-		"measured window; the load generator is cpbench itself; steps of 10 ms over the window):\n")
+		"measured window; in the bare proxy rows the backend column is the bare proxy's process; " +
+		"the load generator is cpbench itself; steps of 10 ms over the window):\n")
 	p.table("c", "path", "backend", "function", "conmon", "load generator", "total")
 	for _, w := range r.Warm {
-		for _, side := range []struct {
-			name string
-			get  func(warmRun) cpuTimes
-		}{
-			{"direct", func(x warmRun) cpuTimes { return x.DirectCPU.perCall(x.Direct) }},
-			{"backend", func(x warmRun) cpuTimes { return x.BackendCPU.perCall(x.Backend) }},
-		} {
+		for _, side := range warmPaths {
 			m := func(f func(cpuTimes) time.Duration) string {
 				return fmtMicros(time.Duration(medianOf(w.Runs, func(x warmRun) float64 {
-					return float64(f(side.get(x)))
+					return float64(f(side.perCall(x)))
 				})))
 			}
 			p.row(fmt.Sprint(w.Concurrency), side.name,
@@ -97,14 +117,18 @@ func (r *report) warmSection(p *printer) {
 		}
 	}
 	p.f("\nEvery run:\n")
-	p.table("c", "run", "direct p50", "backend p50", "direct calls/s", "backend calls/s",
-		"backend CPU per call", "first error")
+	p.table("c", "run", "direct p50", "backend p50", "bare proxy p50",
+		"direct calls/s", "backend calls/s", "bare proxy calls/s",
+		"backend CPU per call", "bare proxy CPU per call", "first error")
 	for _, w := range r.Warm {
 		for i, x := range w.Runs {
 			p.row(fmt.Sprint(w.Concurrency), fmt.Sprint(i+1),
 				fmtMS(x.Direct.Latency.Quantile(0.5)), fmtMS(x.Backend.Latency.Quantile(0.5)),
+				fmtMS(x.Bare.Latency.Quantile(0.5)),
 				fmt.Sprintf("%.0f", x.Direct.Throughput()), fmt.Sprintf("%.0f", x.Backend.Throughput()),
-				fmtMicros(x.CPUPerCall()), firstError(x.Direct.FirstError, x.Backend.FirstError))
+				fmt.Sprintf("%.0f", x.Bare.Throughput()),
+				fmtMicros(pathBackend.proxyCPU(x)), fmtMicros(pathBare.proxyCPU(x)),
+				firstError(x.Direct.FirstError, x.Backend.FirstError, x.Bare.FirstError))
 		}
 	}
 	p.f("")

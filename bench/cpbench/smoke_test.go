@@ -68,14 +68,18 @@ func checkSmokeReport(t *testing.T, rep *report) {
 	}
 	for _, w := range rep.Warm {
 		for _, r := range w.Runs {
-			if r.Direct.Calls == 0 || r.Backend.Calls == 0 || r.Direct.Errors+r.Backend.Errors != 0 {
-				t.Errorf("warm c=%d: calls %d direct, %d backend; errors %d, %d (%s%s)",
-					w.Concurrency, r.Direct.Calls, r.Backend.Calls, r.Direct.Errors, r.Backend.Errors,
-					r.Direct.FirstError, r.Backend.FirstError)
+			if r.Direct.Calls == 0 || r.Backend.Calls == 0 || r.Bare.Calls == 0 ||
+				r.Direct.Errors+r.Backend.Errors+r.Bare.Errors != 0 {
+				t.Errorf("warm c=%d: calls %d direct, %d backend, %d bare; errors %d, %d, %d (%s%s%s)",
+					w.Concurrency, r.Direct.Calls, r.Backend.Calls, r.Bare.Calls,
+					r.Direct.Errors, r.Backend.Errors, r.Bare.Errors,
+					r.Direct.FirstError, r.Backend.FirstError, r.Bare.FirstError)
 			}
-			if r.BackendCPU.Backend <= 0 || r.DirectCPU.Function <= 0 || r.DirectCPU.Loader <= 0 {
-				t.Errorf("warm c=%d: CPU %+v direct, %+v backend; want the function and the loader busy in both",
-					w.Concurrency, r.DirectCPU, r.BackendCPU)
+			if r.BackendCPU.Backend <= 0 || r.BareCPU.Backend <= 0 || r.DirectCPU.Function <= 0 ||
+				r.DirectCPU.Loader <= 0 {
+				t.Errorf("warm c=%d: CPU %+v direct, %+v backend, %+v bare; "+
+					"want the proxies, the function and the loader busy",
+					w.Concurrency, r.DirectCPU, r.BackendCPU, r.BareCPU)
 			}
 		}
 	}

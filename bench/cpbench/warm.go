@@ -16,16 +16,17 @@ import (
 	"github.com/containerpub/containerpub/internal/runtime"
 )
 
-// warmRun is one pair of runs at one concurrency: the instance called on
-// its socket, then through the backend.
+// warmRun is one round of runs at one concurrency: the instance called
+// on its socket, then through the backend, then through the bare proxy.
 type warmRun struct {
-	Direct, Backend load.Result
-	// DirectCPU and BackendCPU are the CPU time each process used
-	// during the measured window of each run.
-	DirectCPU, BackendCPU cpuTimes
+	Direct, Backend, Bare load.Result
+	// DirectCPU, BackendCPU and BareCPU are the CPU time each process
+	// used during the measured window of each run.
+	DirectCPU, BackendCPU, BareCPU cpuTimes
 }
 
-// cpuTimes is the CPU time of each process taking part in a call.
+// cpuTimes is the CPU time of each process taking part in a call. In the
+// bare proxy's runs, Backend is the bare proxy's: the proxy of the call.
 type cpuTimes struct {
 	Backend, Function, Conmon, Loader time.Duration
 }
@@ -43,9 +44,6 @@ func (c cpuTimes) perCall(r load.Result) cpuTimes {
 	return cpuTimes{Backend: c.Backend / n, Function: c.Function / n, Conmon: c.Conmon / n, Loader: c.Loader / n}
 }
 
-// CPUPerCall returns the backend's CPU time per call of the backend run.
-func (r warmRun) CPUPerCall() time.Duration { return r.BackendCPU.perCall(r.Backend).Backend }
-
 // warmResult is every run at one concurrency.
 type warmResult struct {
 	Concurrency int
@@ -55,6 +53,20 @@ type warmResult struct {
 // warmPIDs are the processes whose CPU time the warm runs read.
 type warmPIDs struct {
 	backend, function, conmon, loader int
+	// bare is the bare proxy's process.
+	bare int
+}
+
+// viaBare returns p with the bare proxy in the backend's place: the
+// processes of the bare proxy's runs.
+func (p warmPIDs) viaBare() warmPIDs {
+	p.backend = p.bare
+	return p
+}
+
+// warmTargets are the three paths to the warm instance.
+type warmTargets struct {
+	direct, backend, bare load.Target
 }
 
 // read returns the CPU time each process has used so far.
@@ -75,9 +87,9 @@ func (c cpuTimes) sub(o cpuTimes) cpuTimes {
 }
 
 // benchWarm calls the warm function's one instance directly on its unix
-// socket and through the backend with the same load generator,
-// alternating, at each concurrency.
-func (b *bench) benchWarm(ctx context.Context) error {
+// socket, through the backend and through the bare proxy with the same
+// load generator, in turn, at each concurrency.
+func (b *bench) benchWarm(ctx context.Context) (err error) {
 	inst, err := b.warmInstance(ctx)
 	if err != nil {
 		return err
@@ -87,24 +99,35 @@ func (b *bench) benchWarm(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	pids := warmPIDs{backend: b.be.PID(), function: ps.Pid, conmon: ps.ConmonPid, loader: os.Getpid()}
+	bare, err := startBareProxy(ctx, inst.Endpoint.Address)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, bare.stop()) }()
+	pids := warmPIDs{backend: b.be.PID(), function: ps.Pid, conmon: ps.ConmonPid, loader: os.Getpid(),
+		bare: bare.PID()}
 	var d net.Dialer
 	dial := func(ctx context.Context) (net.Conn, error) {
 		return d.DialContext(ctx, "unix", inst.Endpoint.Address)
 	}
-	direct := load.Target{URL: "http://instance/", Dial: dial, WantBody: okBody}
-	viaBackend := load.Target{URL: b.be.URL + "/f/" + fnWarm + "/", WantBody: okBody}
+	targets := warmTargets{
+		direct:  load.Target{URL: "http://instance/", Dial: dial, WantBody: okBody},
+		backend: load.Target{URL: b.be.URL + "/f/" + fnWarm + "/", WantBody: okBody},
+		bare:    load.Target{URL: bare.URL + "/", WantBody: okBody},
+	}
 
 	for _, c := range warmConcurrency {
 		res := warmResult{Concurrency: c}
 		for i := range b.cfg.WarmRuns {
-			run, err := b.warmPair(ctx, direct, viaBackend, c, pids)
+			run, err := b.warmRound(ctx, targets, c, pids)
 			if err != nil {
 				return err
 			}
 			b.log.Info("warm run", "concurrency", c, "run", i+1,
 				"direct_p50", run.Direct.Latency.Quantile(0.5), "backend_p50", run.Backend.Latency.Quantile(0.5),
-				"direct_rps", int(run.Direct.Throughput()), "backend_rps", int(run.Backend.Throughput()))
+				"bare_p50", run.Bare.Latency.Quantile(0.5),
+				"direct_rps", int(run.Direct.Throughput()), "backend_rps", int(run.Backend.Throughput()),
+				"bare_rps", int(run.Bare.Throughput()))
 			res.Runs = append(res.Runs, run)
 		}
 		b.rep.Warm = append(b.rep.Warm, res)
@@ -112,28 +135,33 @@ func (b *bench) benchWarm(ctx context.Context) error {
 	return b.checkSameInstance(ctx, inst)
 }
 
-// warmPair runs the direct and then the backend load at one concurrency,
-// reading the CPU time of every process over each measured window and,
-// at the highest concurrency, sampling the backend's memory.
-func (b *bench) warmPair(
-	ctx context.Context, direct, viaBackend load.Target, c int, pids warmPIDs,
-) (warmRun, error) {
+// warmRound runs the direct, then the backend, then the bare proxy load
+// at one concurrency, reading the CPU time of every process over each
+// measured window and, at the highest concurrency, sampling the
+// backend's memory during the backend run.
+func (b *bench) warmRound(ctx context.Context, t warmTargets, c int, pids warmPIDs) (warmRun, error) {
 	var run warmRun
 	var err error
-	if run.Direct, run.DirectCPU, err = b.warmLoad(ctx, direct, c, pids); err != nil {
-		return run, err
+	if run.Direct, run.DirectCPU, err = b.warmLoad(ctx, t.direct, c, pids); err != nil {
+		return run, fmt.Errorf("direct run at c=%d: %w", c, err)
 	}
 	var rss *rssSampler
 	if c == warmConcurrency[len(warmConcurrency)-1] {
 		rss = sampleRSS(pids.backend)
 	}
-	run.Backend, run.BackendCPU, err = b.warmLoad(ctx, viaBackend, c, pids)
+	run.Backend, run.BackendCPU, err = b.warmLoad(ctx, t.backend, c, pids)
 	if rss != nil {
 		peak, rerr := rss.stop()
 		b.rep.Memory.BackendPeak = max(b.rep.Memory.BackendPeak, peak)
 		err = errors.Join(err, rerr)
 	}
-	return run, err
+	if err != nil {
+		return run, fmt.Errorf("backend run at c=%d: %w", c, err)
+	}
+	if run.Bare, run.BareCPU, err = b.warmLoad(ctx, t.bare, c, pids.viaBare()); err != nil {
+		return run, fmt.Errorf("bare proxy run at c=%d: %w", c, err)
+	}
+	return run, nil
 }
 
 // warmLoad runs one load and reads the processes' CPU time at the

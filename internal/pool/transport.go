@@ -248,7 +248,7 @@ func (b *body) Close() error {
 		// The answer is complete while the request still streams out:
 		// the connection cannot carry another call.
 		_ = b.c.nc.Close()
-		<-b.writeErr
+		<-b.writeErr //nolint:errcheck // the write ends with the connection: its error says nothing new
 		return err
 	}
 	if b.eof && stopped && werr == nil && err == nil && !b.resp.Close && !b.resp.Request.Close {

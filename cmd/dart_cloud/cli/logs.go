@@ -16,8 +16,12 @@ func (a *app) logsCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "logs FUNCTION",
 		Short: "Print what a function wrote, oldest first",
-		Long: `Print what a function wrote to stdout and stderr, oldest first, one line
-per output line: the time in UTC, the stream, the request id and the text.
+		Long: `Print what a function wrote to stdout and stderr, oldest first: the time
+in UTC, the stream, the request id and the text. The stream is "call" for
+the whole output of one call (stdout and stderr together, kept with its
+execution), "stdout" or "stderr" for a line written outside any call, and
+"system" for the platform's notes about an instance (it exited, ran out
+of memory, failed to start).
 
 --since takes a duration back from now (90s, 15m, 1h, 2d) or a time in
 RFC 3339 (2026-12-03T13:00:00Z). --limit caps the entries; 0 takes the
