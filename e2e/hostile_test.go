@@ -56,6 +56,20 @@ func TestHostileFunctionsAndCallers(t *testing.T) {
 		if got := e.Headers["Authorization"]; len(got) != 0 {
 			t.Errorf("a public function saw its caller's platform token: %v", got)
 		}
+		// Nor behind another credential, in a second header or a list.
+		for _, vs := range [][]string{
+			{"Basic Zm9vOmJhcg==", "Bearer " + other.token(t)},
+			{"Basic Zm9vOmJhcg==, Bearer " + other.token(t)},
+		} {
+			_, body = call(t, b, "GET", "snoop", "/echo", nil, http.Header{"Authorization": vs})
+			e = echoed{}
+			if err := json.Unmarshal(body, &e); err != nil {
+				t.Fatalf("echo answered %q: %v", body, err)
+			}
+			if got := e.Headers["Authorization"]; strings.Contains(strings.Join(got, ","), "cpt_") {
+				t.Errorf("a public function saw a platform token sent as %d values: %v", len(vs), got)
+			}
+		}
 		// A function's own scheme passes.
 		h = http.Header{"Authorization": {"Bearer app-secret"}}
 		_, body = call(t, b, "GET", "snoop", "/echo", nil, h)
@@ -107,6 +121,67 @@ func TestHostileFunctionsAndCallers(t *testing.T) {
 		}
 	})
 
+	t.Run("endless_answer_headers_are_refused", func(t *testing.T) {
+		t.Parallel()
+		deployBehave(t, u, "bighead", "limits:\n  memory_mb: 128\n")
+		resp, body := call(t, b, "GET", "bighead", "/bighead?n=3000000", nil, nil)
+		if resp.StatusCode != http.StatusBadGateway || !strings.Contains(string(body), "headers are over the limit") {
+			t.Errorf("3 MB of answer headers = %d %q, want 502 naming the header limit", resp.StatusCode, body)
+		}
+		resp, body = call(t, b, "GET", "bighead", "/bighead?n=1000", nil, nil)
+		if resp.StatusCode != 200 || len(resp.Header.Get("X-Big")) != 1000 {
+			t.Errorf("1 KB of answer headers = %d %q, want 200 with them", resp.StatusCode, body)
+		}
+	})
+
+	// A caller that trickles its body in, or never reads the answer,
+	// holds the only slot of a function no longer than its timeout.
+	narrow := "scaling:\n  concurrency: 1\n  max_instances: 1\n  queue_timeout: 60s\n" +
+		"limits:\n  timeout: 2s\n  max_response_kb: 102400\n  memory_mb: 256\n"
+	t.Run("slow_caller_body_is_cut_at_the_timeout", func(t *testing.T) {
+		t.Parallel()
+		deployBehave(t, u, "trickle", narrow)
+		echo(t, b, "trickle")
+		conn := rawCall(t, b, "POST /f/trickle/body HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
+		start := time.Now()
+		go func() {
+			for range 100 {
+				if _, err := conn.Write([]byte("x")); err != nil {
+					return
+				}
+				time.Sleep(500 * time.Millisecond)
+			}
+		}()
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatalf("no answer to a trickled body: %v", err)
+		}
+		_ = resp.Body.Close()
+		if took := time.Since(start); resp.StatusCode != http.StatusGatewayTimeout || took > 10*time.Second {
+			t.Errorf("trickled body: %d after %s, want 504 soon after the 2 s timeout", resp.StatusCode, took)
+		}
+		if resp, body := call(t, b, "GET", "trickle", "/echo", nil, nil); resp.StatusCode != 200 {
+			t.Errorf("call after the trickled one = %d %q, want 200", resp.StatusCode, body)
+		}
+	})
+
+	t.Run("caller_that_never_reads_is_cut_at_the_timeout", func(t *testing.T) {
+		t.Parallel()
+		deployBehave(t, u, "deaf", narrow)
+		echo(t, b, "deaf")
+		// 64 MB is far more than the sockets between here and the
+		// function buffer: the backend's writes block on this caller.
+		rawCall(t, b, "GET /f/deaf/big?n=67108864 HTTP/1.1\r\nHost: x\r\n\r\n")
+		// Its slot is free a second after its 2 s timeout. Without the
+		// cut it would stay taken as long as the caller keeps its
+		// connection, and the next call would time out in the queue.
+		time.Sleep(4 * time.Second)
+		resp, body := call(t, b, "GET", "deaf", "/echo", nil, nil)
+		if resp.StatusCode != 200 {
+			t.Errorf("call after a caller that never reads = %d %q, want 200", resp.StatusCode, body)
+		}
+	})
+
 	t.Run("redeploy_under_traffic_loses_no_call", func(t *testing.T) {
 		t.Parallel()
 		deployBehave(t, u, "steady", "")
@@ -152,4 +227,20 @@ func TestHostileFunctionsAndCallers(t *testing.T) {
 			t.Errorf("after two redeploys: version %d, status %s, err %v; want version 3 active", f.ActiveVersion, f.Status, err)
 		}
 	})
+}
+
+// rawCall opens a connection to the backend and writes head to it; the
+// test reads the answer, or not, as it likes.
+func rawCall(t *testing.T, b *backend, head string) net.Conn {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(b.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	_ = conn.SetDeadline(time.Now().Add(2 * time.Minute))
+	if _, err := conn.Write([]byte(head)); err != nil {
+		t.Fatal(err)
+	}
+	return conn
 }

@@ -119,13 +119,23 @@ func HashToken(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// IsPlatformToken reports whether an Authorization header carries a
-// ContainerPub token, which must never reach a function: it is its
-// holder's key to the whole API.
-func IsPlatformToken(header string) bool {
-	scheme, token, ok := strings.Cut(header, " ")
-	return ok && strings.EqualFold(scheme, "Bearer") &&
-		strings.HasPrefix(strings.TrimSpace(token), tokenPrefix)
+// CarriesPlatformToken reports whether any of the values of an
+// Authorization header holds something shaped like a ContainerPub token,
+// which must never reach a function: it is its holder's key to the whole
+// API. Every value and every comma- or space-separated part of it is
+// looked at, not only the first, so a token cannot slip through behind
+// another credential.
+func CarriesPlatformToken(values []string) bool {
+	for _, v := range values {
+		for _, part := range strings.FieldsFunc(v, func(r rune) bool {
+			return r == ',' || r == ' ' || r == '\t' || r == '='
+		}) {
+			if strings.HasPrefix(part, tokenPrefix) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // BearerToken returns the token of an Authorization header, or "".

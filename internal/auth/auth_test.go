@@ -51,3 +51,40 @@ func TestCheckPassword(t *testing.T) {
 		})
 	}
 }
+
+func TestCarriesPlatformToken(t *testing.T) {
+	tok := tokenPrefix + "abc"
+	for _, tc := range []struct {
+		values []string
+		want   bool
+	}{
+		{nil, false},
+		{[]string{"Bearer app-secret"}, false},
+		{[]string{"Basic Zm9vOmJhcg=="}, false},
+		{[]string{"Bearer " + tok}, true},
+		{[]string{"bearer   " + tok}, true},
+		{[]string{tok}, true},
+		{[]string{"Basic Zm9vOmJhcg==", "Bearer " + tok}, true},
+		{[]string{"Basic Zm9vOmJhcg==, Bearer " + tok}, true},
+		{[]string{"Custom key=" + tok}, true},
+		{[]string{"Bearer\t" + tok}, true},
+		{[]string{"Bearer not" + tok}, false},
+	} {
+		if got := CarriesPlatformToken(tc.values); got != tc.want {
+			t.Errorf("CarriesPlatformToken(%q) = %v, want %v", tc.values, got, tc.want)
+		}
+	}
+}
+
+func FuzzCarriesPlatformToken(f *testing.F) {
+	f.Add("Bearer " + tokenPrefix + "x")
+	f.Add("Basic abc, Bearer x")
+	f.Fuzz(func(t *testing.T, v string) {
+		got := CarriesPlatformToken([]string{v})
+		if strings.Contains(v, " "+tokenPrefix) || strings.HasPrefix(v, tokenPrefix) {
+			if !got {
+				t.Fatalf("%q holds a token but was not caught", v)
+			}
+		}
+	})
+}

@@ -188,7 +188,7 @@ func rewrite(pr *httputil.ProxyRequest) {
 	out.Host = pr.In.Host
 	pr.SetXForwarded()
 	out.Header.Set(client.RequestIDHeader, c.exec.RequestID)
-	if c.stripAuth || auth.IsPlatformToken(out.Header.Get("Authorization")) {
+	if c.stripAuth || auth.CarriesPlatformToken(out.Header.Values("Authorization")) {
 		out.Header.Del("Authorization")
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"strconv"
@@ -167,6 +168,14 @@ func (g *Gateway) Call(w http.ResponseWriter, r *http.Request, t *Target, path s
 	ctx, cancel := context.WithTimeout(r.Context(), cfg.Limits.Timeout.D())
 	defer cancel()
 	c.ctx = ctx
+	// It covers the caller's side as well: a caller that sends its body
+	// or reads the answer slowly cannot hold the instance's slot past it.
+	// The connection's deadlines fall a little after the call's, so that
+	// the call ends as a timeout rather than as a caller gone away.
+	rc := http.NewResponseController(w)
+	deadline, _ := ctx.Deadline()
+	callerDeadlines(r, rc, deadline.Add(callerGrace))
+	defer func() { _ = rc.SetWriteDeadline(time.Now().Add(finalWriteGrace)) }()
 
 	if r.ContentLength > c.maxRequest {
 		c.reject(w, http.StatusRequestEntityTooLarge, fmt.Sprintf(
@@ -217,6 +226,54 @@ func (g *Gateway) Call(w http.ResponseWriter, r *http.Request, t *Target, path s
 		}
 	}()
 	g.proxy.ServeHTTP(rw, in)
+}
+
+// callerGrace is how long after a call's deadline its caller's
+// connection reads and writes are cut.
+const callerGrace = time.Second
+
+// finalWriteGrace is how long the server may take to send the last
+// buffered bytes of an answer once the call is over.
+const finalWriteGrace = 10 * time.Second
+
+// connState is what the gateway remembers about a caller's connection
+// between the requests it carries.
+type connState struct {
+	// writeDeadline is set when a call left a write deadline on the
+	// connection, which net/http never clears by itself.
+	writeDeadline bool
+}
+
+type connStateKey struct{}
+
+// ConnContext is the http.Server hook that gives each connection the
+// state the gateway keeps about it. A server that serves the gateway
+// must set it, and wrap its handler in ResetDeadlines.
+func ConnContext(ctx context.Context, _ net.Conn) context.Context {
+	return context.WithValue(ctx, connStateKey{}, &connState{})
+}
+
+// ResetDeadlines wraps a server's handler so that every request starts
+// without the write deadline a call before it on the same connection
+// left.
+func ResetDeadlines(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if cs, _ := r.Context().Value(connStateKey{}).(*connState); cs != nil && cs.writeDeadline {
+			cs.writeDeadline = false
+			_ = http.NewResponseController(w).SetWriteDeadline(time.Time{}) // best effort: not every writer has deadlines
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// callerDeadlines bounds the reads and writes on the caller's connection.
+func callerDeadlines(r *http.Request, rc *http.ResponseController, at time.Time) {
+	_ = rc.SetReadDeadline(at) // best effort: not every writer has deadlines
+	if rc.SetWriteDeadline(at) == nil {
+		if cs, _ := r.Context().Value(connStateKey{}).(*connState); cs != nil {
+			cs.writeDeadline = true
+		}
+	}
 }
 
 // releaseWhenDone releases the lease of an abandoned call once the
@@ -297,6 +354,8 @@ func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 	case errors.Is(err, errResponseTooLarge):
 		c.fail(w, http.StatusRequestEntityTooLarge, fmt.Sprintf(
 			"response body is over the limit of %d KiB of function %s", limits.MaxResponseKB, name))
+	case errors.Is(err, pool.ErrResponseHeadTooLarge):
+		c.fail(w, http.StatusBadGateway, fmt.Sprintf("function %s: %v", name, err))
 	case errors.Is(c.ctx.Err(), context.DeadlineExceeded):
 		c.timeout(w)
 	case c.ctx.Err() != nil:

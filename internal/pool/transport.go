@@ -41,8 +41,43 @@ const inlineBodyLimit = 64 << 10
 // conn is one connection to the instance with its buffers.
 type conn struct {
 	nc net.Conn
-	br *bufio.Reader
-	bw *bufio.Writer
+	// head caps what the answer's head may take: br reads through it.
+	head *headLimit
+	br   *bufio.Reader
+	bw   *bufio.Writer
+}
+
+// MaxResponseHeadBytes is the most an instance's answer may take before
+// its body: status line, headers, and any informational answers before
+// it. Past it the call fails with ErrResponseHeadTooLarge, so that a
+// function cannot make the backend hold headers without end.
+const MaxResponseHeadBytes = 1 << 20
+
+// ErrResponseHeadTooLarge is the error of a call whose answer's head
+// passed MaxResponseHeadBytes.
+var ErrResponseHeadTooLarge = fmt.Errorf("answer's headers are over the limit of %d KiB", MaxResponseHeadBytes>>10)
+
+// headLimit passes reads through while it is off, and stops them with
+// ErrResponseHeadTooLarge once left bytes have passed while it is on.
+type headLimit struct {
+	r    io.Reader
+	on   bool
+	left int
+}
+
+func (h *headLimit) Read(p []byte) (int, error) {
+	if !h.on {
+		return h.r.Read(p)
+	}
+	if h.left <= 0 {
+		return 0, ErrResponseHeadTooLarge
+	}
+	if len(p) > h.left {
+		p = p[:h.left]
+	}
+	n, err := h.r.Read(p)
+	h.left -= n
+	return n, err
 }
 
 func newTransport(ep runtime.Endpoint, maxIdle int) *transport {
@@ -75,7 +110,8 @@ func (t *transport) get(ctx context.Context) (c *conn, reused bool, err error) {
 	if err != nil {
 		return nil, false, err
 	}
-	return &conn{nc: nc, br: bufio.NewReaderSize(nc, 16<<10), bw: bufio.NewWriterSize(nc, 16<<10)}, false, nil
+	head := &headLimit{r: nc}
+	return &conn{nc: nc, head: head, br: bufio.NewReaderSize(head, 16<<10), bw: bufio.NewWriterSize(nc, 16<<10)}, false, nil
 }
 
 func (t *transport) put(c *conn) {
@@ -198,6 +234,10 @@ func writeRequest(c *conn, req *http.Request) error {
 // readResponse reads the final answer, passing over informational (1xx)
 // ones such as 100 Continue.
 func readResponse(c *conn, req *http.Request) (*http.Response, error) {
+	// What the reader already holds was read past an earlier answer's
+	// end; it counts against this head's limit too.
+	c.head.on, c.head.left = true, MaxResponseHeadBytes-c.br.Buffered()
+	defer func() { c.head.on = false }()
 	for {
 		resp, err := http.ReadResponse(c.br, req)
 		if err != nil {

@@ -58,6 +58,11 @@ func Handle(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Length", strconv.Itoa(n))
 		}
 		w.Write(make([]byte, n))
+	case "bighead":
+		// Headers of n bytes: the platform must not hold them all.
+		n, _ := strconv.Atoi(q.Get("n"))
+		w.Header().Set("X-Big", strings.Repeat("h", n))
+		w.WriteHeader(http.StatusOK)
 	case "crash":
 		fmt.Println("crashing now")
 		os.Exit(3)

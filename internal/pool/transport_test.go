@@ -1,0 +1,131 @@
+package pool
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/containerpub/containerpub/internal/runtime"
+)
+
+// rawServer answers every request on its TCP listener with answer(n),
+// n counting the requests of the connection from 1.
+func rawServer(t *testing.T, answer func(n int) string) runtime.Endpoint {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for n := 1; ; n++ {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					_, _ = io.Copy(io.Discard, req.Body)
+					if _, err := io.WriteString(c, answer(n)); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return runtime.Endpoint{Network: "tcp", Address: ln.Addr().String()}
+}
+
+func get(t *testing.T, tr *transport) (*http.Response, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://function/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr.RoundTrip(req)
+}
+
+func TestTransportKeepsConnectionsAlive(t *testing.T) {
+	ep := rawServer(t, func(n int) string {
+		body := strings.Repeat("x", n)
+		return "HTTP/1.1 200 OK\r\nContent-Length: " + itoa(len(body)) + "\r\n\r\n" + body
+	})
+	tr := newTransport(ep, 4)
+	for want := 1; want <= 3; want++ {
+		resp, err := get(t, tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		// The server counts per connection: a body of want bytes proves
+		// that the same connection carried every call.
+		if err != nil || len(b) != want {
+			t.Fatalf("call %d: body %q, %v; want %d bytes on a kept-alive connection", want, b, err, want)
+		}
+	}
+}
+
+func TestTransportRefusesAnEndlessHead(t *testing.T) {
+	big := strings.Repeat("a", 64<<10)
+	var head strings.Builder
+	head.WriteString("HTTP/1.1 200 OK\r\n")
+	for head.Len() <= MaxResponseHeadBytes {
+		head.WriteString("X-Big: " + big + "\r\n")
+	}
+	ep := rawServer(t, func(int) string { return head.String() + "Content-Length: 0\r\n\r\n" })
+	tr := newTransport(ep, 4)
+	_, err := get(t, tr)
+	if !errors.Is(err, ErrResponseHeadTooLarge) {
+		t.Fatalf("answer with %d bytes of headers: err = %v, want ErrResponseHeadTooLarge", head.Len(), err)
+	}
+
+	// Informational answers count against the same limit.
+	var cont strings.Builder
+	for cont.Len() <= MaxResponseHeadBytes {
+		cont.WriteString("HTTP/1.1 100 Continue\r\nX-Pad: " + big + "\r\n\r\n")
+	}
+	ep = rawServer(t, func(int) string { return cont.String() + "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n" })
+	if _, err := get(t, newTransport(ep, 4)); !errors.Is(err, ErrResponseHeadTooLarge) {
+		t.Fatalf("endless 100 Continue answers: err = %v, want ErrResponseHeadTooLarge", err)
+	}
+}
+
+func TestTransportAllowsAHeadUnderTheLimit(t *testing.T) {
+	h := "X-Big: " + strings.Repeat("b", MaxResponseHeadBytes/2) + "\r\n"
+	ep := rawServer(t, func(int) string { return "HTTP/1.1 200 OK\r\n" + h + "Content-Length: 2\r\n\r\nok" })
+	tr := newTransport(ep, 4)
+	for range 2 {
+		resp, err := get(t, tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if err != nil || string(b) != "ok" || len(resp.Header.Get("X-Big")) != MaxResponseHeadBytes/2 {
+			t.Fatalf("body %q, %v, X-Big of %d bytes", b, err, len(resp.Header.Get("X-Big")))
+		}
+	}
+}
+
+func itoa(n int) string {
+	const digits = "0123456789"
+	if n < 10 {
+		return digits[n : n+1]
+	}
+	return itoa(n/10) + digits[n%10:n%10+1]
+}
