@@ -82,9 +82,24 @@ func (c *goChecker) checkModule() {
 	if modfile.ModulePath(data) == "" {
 		c.errorf("go.mod: no module line: run go mod init in the function's directory")
 	}
-	if _, err := fs.Stat(c.fsys, GoMainDir); err == nil {
+	if hasRootEntry(c.fsys, GoMainDir) {
 		c.errorf("%s/: this directory name is reserved for the main package the platform generates", GoMainDir)
 	}
+}
+
+// hasRootEntry reports whether the root of fsys holds an entry named
+// name of any kind: a link that points nowhere counts too.
+func hasRootEntry(fsys fs.FS, name string) bool {
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return false // the other checks report an unreadable tree
+	}
+	for _, e := range entries {
+		if e.Name() == name {
+			return true
+		}
+	}
+	return false
 }
 
 // checkRootPackage checks the package at the root of the tree: its name,

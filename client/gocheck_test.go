@@ -3,6 +3,7 @@ package client
 import (
 	"go/parser"
 	"go/token"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -169,6 +170,15 @@ func Handle[T any](w http.ResponseWriter, r *http.Request) {}
 		{
 			name: "reserved_main_dir",
 			fsys: tree("go.mod", goMod, "handler.go", goodHandle, "containerpubmain/main.go", "package main\n"),
+			want: []string{"containerpubmain/: this directory name is reserved"},
+		},
+		{
+			name: "reserved_main_dir_as_a_dangling_link",
+			fsys: func() fstest.MapFS {
+				f := tree("go.mod", goMod, "handler.go", goodHandle)
+				f["containerpubmain"] = &fstest.MapFile{Mode: fs.ModeSymlink, Data: []byte("nowhere")}
+				return f
+			}(),
 			want: []string{"containerpubmain/: this directory name is reserved"},
 		},
 	}

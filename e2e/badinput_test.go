@@ -6,6 +6,9 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -133,6 +136,8 @@ func testBadInput(t *testing.T, b *backend) {
 		{"zip_bomb", bomb, 413, ""},
 		{"missing_manifest", tarGz(t, goodFiles("victim", "")[1:]...), 400, client.ManifestFile},
 		{"wrong_name_in_manifest", tarGz(t, goodFiles("other", "")...), 400, "other"},
+		{"reserved_main_dir_link", tarGz(t, append(goodFiles("victim", ""), tarEntry{name: client.GoMainDir, typeflag: tar.TypeSymlink, link: "nowhere"})...), 400, client.GoMainDir},
+		{"zip_with_too_many_entries", manyEntriesZip(10001), 413, "entries"},
 		{"no_handle", tarGz(t, append(goodFiles("victim", "")[:2], tarEntry{name: "handler.go", typeflag: tar.TypeReg, body: "package function\n"})...), 400, "Handle"},
 	}
 	for _, tt := range tests {
@@ -173,6 +178,26 @@ func testBadInput(t *testing.T, b *backend) {
 			t.Errorf("second victim: err = %v, want 409", err)
 		}
 	})
+	t.Run("credentials", func(t *testing.T) {
+		for _, tc := range []struct {
+			password string
+			status   int
+		}{
+			{strings.Repeat("p", 300), http.StatusBadRequest},
+			{strings.Repeat("p", 1<<20), http.StatusRequestEntityTooLarge},
+		} {
+			body, _ := json.Marshal(client.Credentials{Email: u.email, Password: tc.password})
+			resp, err := http.Post(b.URL+"/api/auth/login", "application/json", bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			msg, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.status {
+				t.Errorf("login with a %d-byte password = %d %q, want %d", len(tc.password), resp.StatusCode, msg, tc.status)
+			}
+		}
+	})
 	t.Run("tokens", func(t *testing.T) {
 		for _, tok := range []string{"", "cpt_not-a-real-token", "garbage"} {
 			if _, err := client.New(b.URL, tok).ListFunctions(ctx); !isStatus(err, http.StatusUnauthorized) {
@@ -205,4 +230,19 @@ func TestExpiredToken(t *testing.T) {
 	if _, _, code := u.run(t, "", "list"); code == 0 {
 		t.Errorf("the CLI listed functions with an expired token")
 	}
+}
+
+// manyEntriesZip returns a zip of n empty files.
+func manyEntriesZip(n int) []byte {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for i := range n {
+		if _, err := zw.CreateHeader(&zip.FileHeader{Name: fmt.Sprintf("f%05d", i), Method: zip.Store}); err != nil {
+			panic(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		panic(err)
+	}
+	return buf.Bytes()
 }

@@ -41,6 +41,7 @@ func writeManifest(t *testing.T, dir, manifest string) {
 type echoed struct {
 	Method   string              `json:"method"`
 	Path     string              `json:"path"`
+	RawPath  string              `json:"raw_path"`
 	Query    string              `json:"query"`
 	Headers  map[string][]string `json:"headers"`
 	Body     string              `json:"body"`

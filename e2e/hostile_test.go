@@ -182,6 +182,51 @@ func TestHostileFunctionsAndCallers(t *testing.T) {
 		}
 	})
 
+	t.Run("one_calls_timeout_spares_the_others", func(t *testing.T) {
+		t.Parallel()
+		deployBehave(t, u, "shared", "scaling:\n  concurrency: 4\n  max_instances: 1\n"+
+			"limits:\n  timeout: 4s\n")
+		echo(t, b, "shared")
+		hung := make(chan answer, 1)
+		go func() {
+			resp, _ := call(t, b, "GET", "shared", "/sleep?d=60s", nil, nil)
+			hung <- resp
+		}()
+		time.Sleep(2 * time.Second)
+		// This one ends a second and a half after the hung call's timeout.
+		resp, body := call(t, b, "GET", "shared", "/sleep?d=3500ms", nil, nil)
+		if resp.StatusCode != 200 {
+			t.Errorf("call in time beside one that timed out = %d %q, want 200", resp.StatusCode, body)
+		}
+		if r := <-hung; r.StatusCode != http.StatusGatewayTimeout {
+			t.Errorf("hung call = %d, want 504", r.StatusCode)
+		}
+		if resp, body := call(t, b, "GET", "shared", "/echo", nil, nil); resp.StatusCode != 200 {
+			t.Errorf("call after them = %d %q, want 200", resp.StatusCode, body)
+		}
+	})
+
+	t.Run("paths_arrive_as_sent", func(t *testing.T) {
+		t.Parallel()
+		deployBehave(t, u, "paths", "")
+		for _, tc := range []struct{ sent, want string }{
+			{"/f/paths//echo/x%2Fy/./z", "//echo/x%2Fy/./z"},
+			{"/f/p%61ths/echo/a%2Fb", "/echo/a%2Fb"},
+			{"/f/paths/echo/../echo/%20", "/echo/../echo/%20"},
+		} {
+			resp, err := http.Get(b.URL + tc.sent)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var e echoed
+			err = json.NewDecoder(resp.Body).Decode(&e)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || err != nil || e.RawPath != tc.want {
+				t.Errorf("GET %s reached the function as %q (%d, %v), want %q", tc.sent, e.RawPath, resp.StatusCode, err, tc.want)
+			}
+		}
+	})
+
 	t.Run("redeploy_under_traffic_loses_no_call", func(t *testing.T) {
 		t.Parallel()
 		deployBehave(t, u, "steady", "")

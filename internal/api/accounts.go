@@ -25,7 +25,7 @@ var dummyHash, _ = auth.HashPassword("containerpub-dummy-password")
 
 func (a *API) register(w http.ResponseWriter, r *http.Request) error {
 	var c client.Credentials
-	if err := readJSON(w, r, &c); err != nil {
+	if err := readJSONUpTo(w, r, &c, maxCredentialsBody); err != nil {
 		return err
 	}
 	email, err := checkEmail(c.Email)
@@ -61,8 +61,13 @@ func checkEmail(s string) (string, error) {
 
 func (a *API) login(w http.ResponseWriter, r *http.Request) error {
 	var c client.Credentials
-	if err := readJSON(w, r, &c); err != nil {
+	if err := readJSONUpTo(w, r, &c, maxCredentialsBody); err != nil {
 		return err
+	}
+	if len(c.Password) > maxPassword {
+		// No account has such a password: refuse it before paying for a
+		// hash of it.
+		return errorf(http.StatusBadRequest, "password must be at most %d bytes long", maxPassword)
 	}
 	email := strings.ToLower(strings.TrimSpace(c.Email))
 	u, err := a.st.UserByEmail(r.Context(), email)

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/containerpub/containerpub/client"
@@ -38,8 +39,10 @@ type API struct {
 	sessionTTL time.Duration
 	ready      map[string]Pinger
 	now        func() time.Time
-	// uploads bounds the uploads read and checked at once.
-	uploads chan struct{}
+	// uploads bounds the uploads read and checked at once, userUploads
+	// those of one user, so that one user cannot take every slot.
+	uploads     chan struct{}
+	userUploads *userCounter
 }
 
 // Options configure an API.
@@ -57,7 +60,7 @@ func New(st store.Store, deploys *deploy.Service, gw *gateway.Gateway, a *auth.A
 	return &API{
 		st: st, deploys: deploys, gw: gw, auth: a, log: logger,
 		sessionTTL: opts.SessionTTL, ready: opts.Ready, now: time.Now,
-		uploads: make(chan struct{}, maxUploads),
+		uploads: make(chan struct{}, maxUploads), userUploads: newUserCounter(maxUserUploads),
 	}
 }
 
@@ -88,9 +91,18 @@ func (a *API) Handler() http.Handler {
 	mux.Handle("GET /api/functions/{fn}/executions/{id}", a.user(a.getExecution))
 	mux.Handle("GET /api/functions/{fn}/logs", a.user(a.logs))
 
-	mux.Handle("/f/{name}/{path...}", a.gw)
-	mux.Handle("/f/{name}", a.gw)
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Calls reach the gateway as sent: the mux would clean their
+		// paths, and answer "//" or "/./" with a redirect, but the path
+		// below the function is the function's own business.
+		if rest, ok := strings.CutPrefix(r.URL.Path, "/f/"); ok {
+			name, _, _ := strings.Cut(rest, "/")
+			r.SetPathValue("name", name)
+			a.gw.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 }
 
 // handler is a route that may fail.
@@ -173,6 +185,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // wait for none and get 429.
 const maxUploads = 8
 
+// maxUserUploads is how many of them one user may have. The count is the
+// process's own: several backends each allow this many.
+const maxUserUploads = 2
+
 // maxJSONBody bounds the JSON bodies of management routes.
 const maxJSONBody = 1 << 20
 
@@ -183,15 +199,24 @@ const (
 	uploadReadTimeout = 10 * time.Minute
 )
 
+// maxCredentialsBody bounds the body of register and login, which
+// anyone may send.
+const maxCredentialsBody = 4 << 10
+
 // readJSON decodes a JSON body strictly into v.
 func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	return readJSONUpTo(w, r, v, maxJSONBody)
+}
+
+// readJSONUpTo decodes a JSON body of at most limit bytes strictly into v.
+func readJSONUpTo(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
 	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(jsonReadTimeout)) // best effort: not every writer supports it
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return errorf(http.StatusRequestEntityTooLarge, "request body over %d bytes", maxJSONBody)
+			return errorf(http.StatusRequestEntityTooLarge, "request body over %d bytes", limit)
 		}
 		return errorf(http.StatusBadRequest, "invalid JSON body: %v", err)
 	}

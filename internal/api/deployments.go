@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/containerpub/containerpub/client"
@@ -19,6 +20,12 @@ func (a *API) upload(w http.ResponseWriter, r *http.Request, userID string) erro
 	if fn.Status == client.FunctionDeleting {
 		return errorf(http.StatusConflict, "function %s is being deleted", fn.Name)
 	}
+	if !a.userUploads.acquire(userID) {
+		w.Header().Set("Retry-After", "5")
+		return errorf(http.StatusTooManyRequests,
+			"you have %d uploads in progress already; try again when one is done", maxUserUploads)
+	}
+	defer a.userUploads.release(userID)
 	select {
 	case a.uploads <- struct{}{}:
 		defer func() { <-a.uploads }()
@@ -140,4 +147,34 @@ func deploymentJSON(d store.Deployment) client.Deployment {
 		out.Config = &cfg
 	}
 	return out
+}
+
+// userCounter counts what each user has in progress, up to a limit.
+type userCounter struct {
+	limit int
+	mu    sync.Mutex
+	n     map[string]int
+}
+
+func newUserCounter(limit int) *userCounter {
+	return &userCounter{limit: limit, n: make(map[string]int)}
+}
+
+// acquire counts one more for user, or reports false at the limit.
+func (c *userCounter) acquire(user string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n[user] >= c.limit {
+		return false
+	}
+	c.n[user]++
+	return true
+}
+
+func (c *userCounter) release(user string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n[user]--; c.n[user] <= 0 {
+		delete(c.n, user)
+	}
 }

@@ -126,6 +126,15 @@ func newUnpacker(ctx context.Context, p Policy, dir string) *unpacker {
 }
 
 func (u *unpacker) unzip(r io.ReaderAt, size int64) error {
+	// archive/zip reads the whole central directory into memory, however
+	// many records it holds: count them first.
+	n, err := zipRecordBound(r, size, u.p.MaxEntries)
+	if err != nil {
+		return fmt.Errorf("read zip: %w", err)
+	}
+	if n > u.p.MaxEntries {
+		return u.tooManyEntries()
+	}
 	zr, err := zip.NewReader(r, size)
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
 		return invalid(fmt.Sprintf("archive is not a valid zip: %v", err))
@@ -547,4 +556,38 @@ func short(s string) string {
 		return s
 	}
 	return s[:maxLen] + "..."
+}
+
+// zipDirSignature opens every record of a zip's central directory.
+var zipDirSignature = []byte("PK\x01\x02")
+
+// zipRecordBound returns how many times the central directory record's
+// signature appears in the first size bytes of r, counting no further
+// than limit+1. Every record a zip reader finds starts with it, so the
+// count bounds the records of any reading of the archive, whatever its
+// end record claims, without parsing anything.
+func zipRecordBound(r io.ReaderAt, size int64, limit int) (int, error) {
+	sig := zipDirSignature
+	buf := make([]byte, 64<<10)
+	n := 0
+	carry := 0 // bytes kept from the previous read, to find a split signature
+	for off := int64(0); off < size; {
+		want := min(int64(len(buf)-carry), size-off)
+		got, err := r.ReadAt(buf[carry:carry+int(want)], off)
+		if got == 0 && err != nil {
+			return n, err
+		}
+		off += int64(got)
+		data := buf[:carry+got]
+		n += bytes.Count(data, sig)
+		if n > limit {
+			return n, nil
+		}
+		// A signature cut by the end of data is found on the next round;
+		// one ending here is not counted twice, as the kept tail is
+		// shorter than a signature.
+		carry = min(len(sig)-1, len(data))
+		copy(buf, data[len(data)-carry:])
+	}
+	return n, nil
 }

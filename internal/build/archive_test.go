@@ -2,10 +2,12 @@ package build
 
 import (
 	"archive/tar"
+	"archive/zip"
 	"bytes"
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -450,5 +452,52 @@ func assertLinksInside(t *testing.T, dir string) {
 			t.Errorf("link %s resolves to %s, outside %s", p, resolved, root)
 		}
 		return nil
+	})
+}
+
+func TestZipRecordBound(t *testing.T) {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for i := range 300 {
+		if _, err := zw.CreateHeader(&zip.FileHeader{Name: fmt.Sprintf("f%d", i), Method: zip.Store}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data := buf.Bytes()
+	r := bytes.NewReader(data)
+	if n, err := zipRecordBound(r, int64(len(data)), 1000); err != nil || n != 300 {
+		t.Errorf("bound of a 300-entry zip = %d, %v; want 300", n, err)
+	}
+	if n, err := zipRecordBound(r, int64(len(data)), 10); err != nil || n <= 10 {
+		t.Errorf("bound with limit 10 = %d, %v; want more than 10", n, err)
+	}
+	// Signatures cut by the 64 KiB read boundary are found once.
+	for _, at := range []int{64<<10 - 3, 64<<10 - 2, 64<<10 - 1, 64 << 10} {
+		b := make([]byte, 200<<10)
+		copy(b[at:], zipDirSignature)
+		if n, err := zipRecordBound(bytes.NewReader(b), int64(len(b)), 10); err != nil || n != 1 {
+			t.Errorf("signature at %d: bound = %d, %v; want 1", at, n, err)
+		}
+	}
+}
+
+func FuzzZipRecordBound(f *testing.F) {
+	f.Add([]byte("PK\x01\x02PK\x01\x02"), 1)
+	f.Add([]byte("xxPK\x01"), 0)
+	f.Fuzz(func(t *testing.T, data []byte, limit int) {
+		if limit < 0 || limit > 1<<20 {
+			return
+		}
+		n, err := zipRecordBound(bytes.NewReader(data), int64(len(data)), limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := bytes.Count(data, zipDirSignature)
+		if (want <= limit && n != want) || (want > limit && n <= limit) {
+			t.Fatalf("bound = %d, signatures = %d, limit %d", n, want, limit)
+		}
 	})
 }

@@ -128,7 +128,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// The platform token is the owner's secret, not the function's.
 		stripAuth = true
 	}
-	g.Call(w, r, t, functionPath(r, name), stripAuth)
+	g.Call(w, r, t, functionPath(r), stripAuth)
 }
 
 func (g *Gateway) resolveError(w http.ResponseWriter, name string, err error) {
@@ -141,18 +141,17 @@ func (g *Gateway) resolveError(w http.ResponseWriter, name string, err error) {
 }
 
 // functionPath returns the part of a /f/{name}/... request's path the
-// function sees, as sent: escaped characters such as %2F stay escaped, so
-// the function reads the same path segments the caller wrote.
-func functionPath(r *http.Request, name string) string {
-	rest, ok := strings.CutPrefix(r.URL.EscapedPath(), "/f/"+name)
+// function sees, as sent: escaped characters such as %2F stay escaped and
+// "//" stays double, so the function reads the path the caller wrote.
+func functionPath(r *http.Request) string {
+	escaped := r.URL.EscapedPath()
+	rest, ok := strings.CutPrefix(escaped, "/f/")
 	if !ok {
-		// The name itself was escaped: fall back to the decoded path.
-		return "/" + r.PathValue("path")
+		// "/f/" itself was written escaped: go by the decoded path.
+		rest, _ = strings.CutPrefix(r.URL.Path, "/f/")
 	}
-	if !strings.HasPrefix(rest, "/") {
-		rest = "/" + rest
-	}
-	return rest
+	_, path, _ := strings.Cut(rest, "/")
+	return "/" + path
 }
 
 // Call proxies r to an instance of t at path, an escaped URL path. The

@@ -201,7 +201,8 @@ func (p *Pool) liveLocked() int {
 }
 
 // Release ends a lease. With broken set, or when the instance died, the
-// instance is stopped and removed instead of serving more calls. exec is
+// instance takes no more calls and is stopped and removed, at once or,
+// when other calls are still on it, after the last of them. exec is
 // the call's record; Release completes it with the call's output and
 // hands it to the recorder.
 func (l *Lease) Release(broken bool, exec store.Execution) {
@@ -215,12 +216,25 @@ func (p *Pool) release(inst *Instance, broken bool) {
 	inst.inflight--
 	inst.lastUsed = p.m.now()
 	if broken && inst.state != stateDead {
+		if inst.inflight > 0 {
+			// Other calls on it are still within their time: it takes
+			// no new ones and stops when the last of them ends, so one
+			// call's failure does not cut the others short.
+			if inst.state != stateDraining {
+				inst.state = stateDraining
+				inst.logs.system("instance stopping after a failed call, once its other calls end")
+			}
+			p.dispatchLocked()
+			p.replaceLocked()
+			return
+		}
 		p.retireLocked(inst, "instance stopped after a failed call")
 		p.replaceLocked()
 		return
 	}
 	if inst.state == stateDraining && inst.inflight == 0 {
 		p.retireLocked(inst, "")
+		p.replaceLocked()
 		return
 	}
 	p.dispatchLocked()

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -62,7 +63,7 @@ func get(t *testing.T, tr *transport) (*http.Response, error) {
 func TestTransportKeepsConnectionsAlive(t *testing.T) {
 	ep := rawServer(t, func(n int) string {
 		body := strings.Repeat("x", n)
-		return "HTTP/1.1 200 OK\r\nContent-Length: " + itoa(len(body)) + "\r\n\r\n" + body
+		return "HTTP/1.1 200 OK\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body
 	})
 	tr := newTransport(ep, 4)
 	for want := 1; want <= 3; want++ {
@@ -88,8 +89,10 @@ func TestTransportRefusesAnEndlessHead(t *testing.T) {
 		head.WriteString("X-Big: " + big + "\r\n")
 	}
 	ep := rawServer(t, func(int) string { return head.String() + "Content-Length: 0\r\n\r\n" })
-	tr := newTransport(ep, 4)
-	_, err := get(t, tr)
+	resp, err := get(t, newTransport(ep, 4))
+	if err == nil {
+		_ = resp.Body.Close()
+	}
 	if !errors.Is(err, ErrResponseHeadTooLarge) {
 		t.Fatalf("answer with %d bytes of headers: err = %v, want ErrResponseHeadTooLarge", head.Len(), err)
 	}
@@ -100,7 +103,11 @@ func TestTransportRefusesAnEndlessHead(t *testing.T) {
 		cont.WriteString("HTTP/1.1 100 Continue\r\nX-Pad: " + big + "\r\n\r\n")
 	}
 	ep = rawServer(t, func(int) string { return cont.String() + "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n" })
-	if _, err := get(t, newTransport(ep, 4)); !errors.Is(err, ErrResponseHeadTooLarge) {
+	resp, err = get(t, newTransport(ep, 4))
+	if err == nil {
+		_ = resp.Body.Close()
+	}
+	if !errors.Is(err, ErrResponseHeadTooLarge) {
 		t.Fatalf("endless 100 Continue answers: err = %v, want ErrResponseHeadTooLarge", err)
 	}
 }
@@ -120,12 +127,4 @@ func TestTransportAllowsAHeadUnderTheLimit(t *testing.T) {
 			t.Fatalf("body %q, %v, X-Big of %d bytes", b, err, len(resp.Header.Get("X-Big")))
 		}
 	}
-}
-
-func itoa(n int) string {
-	const digits = "0123456789"
-	if n < 10 {
-		return digits[n : n+1]
-	}
-	return itoa(n/10) + digits[n%10:n%10+1]
 }

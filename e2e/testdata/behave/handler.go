@@ -28,6 +28,10 @@ func init() {
 // Handle dispatches on the first path segment.
 func Handle(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	if strings.HasPrefix(strings.TrimLeft(r.URL.Path, "/"), "echo/") {
+		echo(w, r) // any path below /echo/, to see what arrived
+		return
+	}
 	switch strings.Trim(r.URL.Path, "/") {
 	case "echo":
 		echo(w, r)
@@ -153,6 +157,7 @@ func echo(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(map[string]any{
 		"method":   r.Method,
 		"path":     r.URL.Path,
+		"raw_path": r.URL.EscapedPath(),
 		"query":    r.URL.RawQuery,
 		"headers":  r.Header,
 		"body":     string(body),

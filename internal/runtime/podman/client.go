@@ -77,10 +77,15 @@ func (e *apiError) Error() string {
 // container is created from an image it does not have.
 const causeImageNotKnown = "image not known"
 
-// Unwrap makes a 404, or a create from a missing image, match
-// runtime.ErrNotFound.
+// causeNoSuchContainer is the cause Podman gives, sometimes with a 500,
+// when a container went away while it worked on it: removed by another
+// caller at the same time, for example.
+const causeNoSuchContainer = "no such container"
+
+// Unwrap makes a 404, a create from a missing image, or a container gone
+// under Podman's feet match runtime.ErrNotFound.
 func (e *apiError) Unwrap() error {
-	if e.Status == http.StatusNotFound || e.Cause == causeImageNotKnown {
+	if e.Status == http.StatusNotFound || e.Cause == causeImageNotKnown || e.Cause == causeNoSuchContainer {
 		return runtime.ErrNotFound
 	}
 	return nil

@@ -62,6 +62,13 @@ func TestClientErrors(t *testing.T) {
 			wantMsg:      `no container with name or ID "x" found`,
 		},
 		{
+			name:         "container-gone-during-removal",
+			status:       500,
+			body:         `{"cause":"no such container","message":"removing container x: no such container","response":500}`,
+			wantNotFound: true,
+			wantMsg:      "removing container x: no such container",
+		},
+		{
 			name:         "image-not-known",
 			status:       500,
 			body:         `{"cause":"image not known","message":"localhost/a:1: image not known","response":500}`,
