@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -203,6 +204,31 @@ func TestHostileFunctionsAndCallers(t *testing.T) {
 		}
 		if resp, body := call(t, b, "GET", "shared", "/echo", nil, nil); resp.StatusCode != 200 {
 			t.Errorf("call after them = %d %q, want 200", resp.StatusCode, body)
+		}
+	})
+
+	t.Run("a_late_failure_leaves_the_callers_connection_usable", func(t *testing.T) {
+		t.Parallel()
+		deployBehave(t, u, "latefail", "limits:\n  timeout: 1s\n")
+		// One kept-alive connection carries every request.
+		c := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1, MaxIdleConnsPerHost: 1}}
+		defer c.CloseIdleConnections()
+		get := func(path string) (int, string) {
+			resp, err := c.Get(b.URL + path)
+			if err != nil {
+				t.Fatalf("GET %s: %v", path, err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(body)
+		}
+		if code, body := get("/f/latefail/hangup?d=700ms"); code != http.StatusBadGateway {
+			t.Errorf("function hanging up near its timeout = %d %q, want 502", code, body)
+		}
+		for _, path := range []string{"/f/latefail/echo", "/healthz"} {
+			if code, body := get(path); code != 200 || body == "" {
+				t.Errorf("GET %s on the same connection after = %d %q, want 200 with a body", path, code, body)
+			}
 		}
 	})
 

@@ -95,9 +95,7 @@ func (a *API) Handler() http.Handler {
 		// Calls reach the gateway as sent: the mux would clean their
 		// paths, and answer "//" or "/./" with a redirect, but the path
 		// below the function is the function's own business.
-		if rest, ok := strings.CutPrefix(r.URL.Path, "/f/"); ok {
-			name, _, _ := strings.Cut(rest, "/")
-			r.SetPathValue("name", name)
+		if strings.HasPrefix(r.URL.Path, "/f/") {
 			a.gw.ServeHTTP(w, r)
 			return
 		}

@@ -120,19 +120,15 @@ func HashToken(token string) string {
 }
 
 // CarriesPlatformToken reports whether any of the values of an
-// Authorization header holds something shaped like a ContainerPub token,
-// which must never reach a function: it is its holder's key to the whole
-// API. Every value and every comma- or space-separated part of it is
-// looked at, not only the first, so a token cannot slip through behind
-// another credential.
+// Authorization header holds a ContainerPub token, which must never reach
+// a function: it is its holder's key to the whole API. Any value that
+// holds the token prefix anywhere counts, however it is spaced or listed,
+// so that no token slips through behind another credential; a function's
+// own credential that happens to hold the prefix is dropped with it.
 func CarriesPlatformToken(values []string) bool {
 	for _, v := range values {
-		for _, part := range strings.FieldsFunc(v, func(r rune) bool {
-			return r == ',' || r == ' ' || r == '\t' || r == '='
-		}) {
-			if strings.HasPrefix(part, tokenPrefix) {
-				return true
-			}
+		if strings.Contains(v, tokenPrefix) {
+			return true
 		}
 	}
 	return false

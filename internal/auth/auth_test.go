@@ -2,6 +2,7 @@ package auth
 
 import (
 	"encoding/base64"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -68,7 +69,8 @@ func TestCarriesPlatformToken(t *testing.T) {
 		{[]string{"Basic Zm9vOmJhcg==, Bearer " + tok}, true},
 		{[]string{"Custom key=" + tok}, true},
 		{[]string{"Bearer\t" + tok}, true},
-		{[]string{"Bearer not" + tok}, false},
+		{[]string{"Bearer not" + tok}, true},
+		{[]string{"Bearer \u00a0" + tok}, true},
 	} {
 		if got := CarriesPlatformToken(tc.values); got != tc.want {
 			t.Errorf("CarriesPlatformToken(%q) = %v, want %v", tc.values, got, tc.want)
@@ -81,10 +83,13 @@ func FuzzCarriesPlatformToken(f *testing.F) {
 	f.Add("Basic abc, Bearer x")
 	f.Fuzz(func(t *testing.T, v string) {
 		got := CarriesPlatformToken([]string{v})
-		if strings.Contains(v, " "+tokenPrefix) || strings.HasPrefix(v, tokenPrefix) {
-			if !got {
-				t.Fatalf("%q holds a token but was not caught", v)
-			}
+		if got != strings.Contains(v, tokenPrefix) {
+			t.Fatalf("CarriesPlatformToken(%q) = %v", v, got)
+		}
+		// Whatever the API takes as a token from the value is caught.
+		r := &http.Request{Header: http.Header{"Authorization": {v}}}
+		if tok := BearerToken(r); strings.HasPrefix(tok, tokenPrefix) && !got {
+			t.Fatalf("%q authenticates as a token but was not caught", v)
 		}
 	})
 }

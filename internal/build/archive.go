@@ -127,12 +127,15 @@ func newUnpacker(ctx context.Context, p Policy, dir string) *unpacker {
 
 func (u *unpacker) unzip(r io.ReaderAt, size int64) error {
 	// archive/zip reads the whole central directory into memory, however
-	// many records it holds: count them first.
-	n, err := zipRecordBound(r, size, u.p.MaxEntries)
+	// many records it holds: bound them first. The bound also counts
+	// record signatures inside stored files (a zip within the zip), so
+	// it refuses only well past the limit, and the exact count below
+	// decides the rest.
+	n, err := zipRecordBound(r, size, zipBoundFactor*u.p.MaxEntries)
 	if err != nil {
 		return fmt.Errorf("read zip: %w", err)
 	}
-	if n > u.p.MaxEntries {
+	if n > zipBoundFactor*u.p.MaxEntries {
 		return u.tooManyEntries()
 	}
 	zr, err := zip.NewReader(r, size)
@@ -557,6 +560,11 @@ func short(s string) string {
 	}
 	return s[:maxLen] + "..."
 }
+
+// zipBoundFactor is how far past the entry limit zipRecordBound's bound
+// may go before an archive is refused unread: a few MiB of records at
+// most.
+const zipBoundFactor = 4
 
 // zipDirSignature opens every record of a zip's central directory.
 var zipDirSignature = []byte("PK\x01\x02")

@@ -160,7 +160,7 @@ func (c *call) aborted() {
 	default:
 		c.broken = true
 		c.exec.Status = client.ExecutionError
-		reason := instanceFailure(c.lease.Instance())
+		reason := instanceFailure(c.ctx, c.lease.Instance())
 		if reason == "" {
 			reason = "connection to the instance broke"
 		}

@@ -11,9 +11,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -110,7 +110,7 @@ func (copyBuffers) Put(b []byte) {
 // ServeHTTP serves /f/{name}/{path...}: anyone may call a public
 // function; a private one needs its owner's token.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("name")
+	name, path, _ := SplitCallPath(r)
 	t, err := g.resolver.Resolve(r.Context(), name)
 	if err != nil {
 		g.resolveError(w, name, err)
@@ -128,7 +128,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// The platform token is the owner's secret, not the function's.
 		stripAuth = true
 	}
-	g.Call(w, r, t, functionPath(r), stripAuth)
+	g.Call(w, r, t, path, stripAuth)
 }
 
 func (g *Gateway) resolveError(w http.ResponseWriter, name string, err error) {
@@ -140,18 +140,26 @@ func (g *Gateway) resolveError(w http.ResponseWriter, name string, err error) {
 	writeError(w, http.StatusServiceUnavailable, "function lookup failed; try again")
 }
 
-// functionPath returns the part of a /f/{name}/... request's path the
-// function sees, as sent: escaped characters such as %2F stay escaped and
-// "//" stays double, so the function reads the path the caller wrote.
-func functionPath(r *http.Request) string {
-	escaped := r.URL.EscapedPath()
-	rest, ok := strings.CutPrefix(escaped, "/f/")
-	if !ok {
-		// "/f/" itself was written escaped: go by the decoded path.
-		rest, _ = strings.CutPrefix(r.URL.Path, "/f/")
+// SplitCallPath splits the path of a call to /f/{name}/{path...} into the
+// function's name and the path the function sees, reading both from the
+// path as sent: escapes such as %2F stay in the function's path, and
+// "//" stays double. ok is false for a path outside /f/.
+func SplitCallPath(r *http.Request) (name, path string, ok bool) {
+	if !strings.HasPrefix(r.URL.Path, "/f/") {
+		return "", "", false
 	}
-	_, path, _ := strings.Cut(rest, "/")
-	return "/" + path
+	if rest, found := strings.CutPrefix(r.URL.EscapedPath(), "/f/"); found {
+		escName, p, _ := strings.Cut(rest, "/")
+		name, err := url.PathUnescape(escName)
+		if err != nil {
+			name = escName
+		}
+		return name, "/" + p, true
+	}
+	// "/f/" itself was written escaped: go by the decoded path, escaped
+	// again for the function.
+	name, p, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/f/"), "/")
+	return name, (&url.URL{Path: "/" + p}).EscapedPath(), true
 }
 
 // Call proxies r to an instance of t at path, an escaped URL path. The
@@ -203,6 +211,11 @@ func (g *Gateway) Call(w http.ResponseWriter, r *http.Request, t *Target, path s
 	defer func() {
 		p := recover()
 		if err, _ := p.(error); p != nil && !errors.Is(err, http.ErrAbortHandler) {
+			// A bug, not the caller or the function: the slot must still
+			// come back, and the instance is not to be trusted.
+			c.exec.Status = client.ExecutionError
+			c.exec.Error = "platform error"
+			lease.Release(true, c.finish(g.now()))
 			panic(p)
 		}
 		if p != nil {
@@ -235,44 +248,18 @@ const callerGrace = time.Second
 // buffered bytes of an answer once the call is over.
 const finalWriteGrace = 10 * time.Second
 
-// connState is what the gateway remembers about a caller's connection
-// between the requests it carries.
-type connState struct {
-	// writeDeadline is set when a call left a write deadline on the
-	// connection, which net/http never clears by itself.
-	writeDeadline bool
-}
-
-type connStateKey struct{}
-
-// ConnContext is the http.Server hook that gives each connection the
-// state the gateway keeps about it. A server that serves the gateway
-// must set it, and wrap its handler in ResetDeadlines.
-func ConnContext(ctx context.Context, _ net.Conn) context.Context {
-	return context.WithValue(ctx, connStateKey{}, &connState{})
-}
-
-// ResetDeadlines wraps a server's handler so that every request starts
-// without the write deadline a call before it on the same connection
-// left.
-func ResetDeadlines(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if cs, _ := r.Context().Value(connStateKey{}).(*connState); cs != nil && cs.writeDeadline {
-			cs.writeDeadline = false
-			_ = http.NewResponseController(w).SetWriteDeadline(time.Time{}) // best effort: not every writer has deadlines
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// callerDeadlines bounds the reads and writes on the caller's connection.
+// callerDeadlines bounds the reads and writes on the caller's
+// connection. The read deadline is set only while a body remains to be
+// read: without one, net/http is already reading the connection in the
+// background to notice the caller leaving, and a deadline there would
+// end the connection's context for every later request on it. net/http
+// clears both deadlines itself, the read one when the body has been read
+// and the write one after each answer.
 func callerDeadlines(r *http.Request, rc *http.ResponseController, at time.Time) {
-	_ = rc.SetReadDeadline(at) // best effort: not every writer has deadlines
-	if rc.SetWriteDeadline(at) == nil {
-		if cs, _ := r.Context().Value(connStateKey{}).(*connState); cs != nil {
-			cs.writeDeadline = true
-		}
+	if r.Body != nil && r.Body != http.NoBody {
+		_ = rc.SetReadDeadline(at) // best effort: not every writer has deadlines
 	}
+	_ = rc.SetWriteDeadline(at) // best effort
 }
 
 // releaseWhenDone releases the lease of an abandoned call once the
@@ -328,11 +315,18 @@ func (g *Gateway) acquireError(w http.ResponseWriter, c *call, err error) {
 
 // instanceFailure says why an instance failed a call, or "" when it
 // still runs.
-func instanceFailure(inst *pool.Instance) string {
+//
+// It waits for the instance's exit to be known up to two seconds, but not
+// past the call's deadline: the caller is owed an answer by then.
+func instanceFailure(ctx context.Context, inst *pool.Instance) string {
 	if inst.Retired() {
 		return "instance stopped by the platform (the function was deleted or its version replaced)"
 	}
-	return inst.ExitReason(2 * time.Second)
+	wait := 2 * time.Second
+	if d, ok := ctx.Deadline(); ok {
+		wait = max(0, min(wait, time.Until(d)))
+	}
+	return inst.ExitReason(wait)
 }
 
 // retryAfter suggests when to retry a call refused at capacity, in
@@ -363,7 +357,7 @@ func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 		c.exec.Error = "caller went away"
 	default:
 		c.broken = true
-		reason := instanceFailure(c.lease.Instance())
+		reason := instanceFailure(c.ctx, c.lease.Instance())
 		if reason == "" {
 			reason = "closed the connection without answering: " + err.Error()
 		}

@@ -40,6 +40,7 @@ type Instance struct {
 	lastUsed time.Time
 	fresh    bool // became ready during the current dispatch
 	removing bool
+	failed   bool // draining after a failed call
 }
 
 // Name returns the container name, which is also the instance id in

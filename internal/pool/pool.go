@@ -222,6 +222,7 @@ func (p *Pool) release(inst *Instance, broken bool) {
 			// call's failure does not cut the others short.
 			if inst.state != stateDraining {
 				inst.state = stateDraining
+				inst.failed = true
 				inst.logs.system("instance stopping after a failed call, once its other calls end")
 			}
 			p.dispatchLocked()
@@ -234,7 +235,11 @@ func (p *Pool) release(inst *Instance, broken bool) {
 	}
 	if inst.state == stateDraining && inst.inflight == 0 {
 		p.retireLocked(inst, "")
-		p.replaceLocked()
+		if inst.failed {
+			// Drained after a failure, not by a scale-down or a new
+			// version: what waits for it needs a replacement.
+			p.replaceLocked()
+		}
 		return
 	}
 	p.dispatchLocked()

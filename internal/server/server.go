@@ -216,8 +216,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, h http.H
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{
-		Handler:     gateway.ResetDeadlines(h),
-		ConnContext: gateway.ConnContext,
+		Handler: h,
 		// Only the header read is bounded here: a call's own timeout,
 		// which may be long, is the gateway's to enforce.
 		ReadHeaderTimeout: 10 * time.Second,

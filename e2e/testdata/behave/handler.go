@@ -67,6 +67,13 @@ func Handle(w http.ResponseWriter, r *http.Request) {
 		n, _ := strconv.Atoi(q.Get("n"))
 		w.Header().Set("X-Big", strings.Repeat("h", n))
 		w.WriteHeader(http.StatusOK)
+	case "hangup":
+		// Close the call's connection without answering, after d.
+		d, _ := time.ParseDuration(q.Get("d"))
+		time.Sleep(d)
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			conn.Close()
+		}
 	case "crash":
 		fmt.Println("crashing now")
 		os.Exit(3)
