@@ -67,7 +67,7 @@ type Gateway struct {
 func New(res Resolver, auth Authenticator, rec Recorder, logger *slog.Logger) *Gateway {
 	g := &Gateway{resolver: res, auth: auth, rec: rec, log: logger, now: time.Now}
 	// TODO(#3): at concurrency 16 a warm call through the backend reaches
-	// about 26% of the instance's direct throughput, against a target of
+	// about 28% of the instance's direct throughput, against a target of
 	// 40%; a bare httputil.ReverseProxy doing nothing else reaches 30% on
 	// the same machine (BENCHMARKS.md). Past that floor needs HTTP/1.1
 	// parsing and writing of our own on the gateway's connections, in
