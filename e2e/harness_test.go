@@ -21,7 +21,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -32,6 +31,7 @@ import (
 	"github.com/containerpub/containerpub/internal/build"
 	"github.com/containerpub/containerpub/internal/runtime"
 	"github.com/containerpub/containerpub/internal/runtime/podman"
+	"github.com/containerpub/containerpub/internal/testutil"
 )
 
 var (
@@ -159,7 +159,7 @@ type backend struct {
 	dbURL   string
 	env     []string
 	cmd     *exec.Cmd
-	log     *syncBuffer
+	log     *testutil.SyncBuffer
 	done    chan error
 }
 
@@ -218,7 +218,7 @@ func (b *backend) start(t *testing.T) {
 	t.Helper()
 	port := freePort(t)
 	b.URL = "http://127.0.0.1:" + port
-	b.log = &syncBuffer{}
+	b.log = &testutil.SyncBuffer{}
 	b.cmd = exec.Command(filepath.Join(binDir, "dart_cloud_backend"))
 	b.cmd.Env = append(os.Environ(),
 		"CONTAINERPUB_ADDR=127.0.0.1:"+port,
@@ -440,22 +440,4 @@ func call(t *testing.T, b *backend, method, name, path string, body io.Reader, h
 type answer struct {
 	StatusCode int
 	Header     http.Header
-}
-
-// syncBuffer is a bytes.Buffer safe for a process's two output streams.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -82,13 +82,7 @@ func TestHostileFunctionsAndCallers(t *testing.T) {
 	t.Run("upgraded_connections_work", func(t *testing.T) {
 		t.Parallel()
 		deployBehave(t, u, "upgrader", "")
-		conn, err := net.Dial("tcp", strings.TrimPrefix(b.URL, "http://"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
-		fmt.Fprintf(conn, "GET /f/upgrader/ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+		conn := rawCall(t, b, "GET /f/upgrader/ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
 		br := bufio.NewReader(conn)
 		resp, err := http.ReadResponse(br, nil)
 		if err != nil {

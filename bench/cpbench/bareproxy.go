@@ -207,7 +207,7 @@ func (p *bareProxy) PID() int { return p.cmd.Process.Pid }
 // has not exited within the stop timeout. It may be called again.
 func (p *bareProxy) stop() error {
 	var errs []error
-	if err := p.stdin.Close(); err != nil {
+	if err := p.stdin.Close(); err != nil && !errors.Is(err, os.ErrClosed) {
 		errs = append(errs, fmt.Errorf("stop bare proxy: close stdin: %w", err))
 	}
 	select {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/containerpub/containerpub/client"
 	"github.com/containerpub/containerpub/internal/runtime"
+	"github.com/containerpub/containerpub/internal/testutil"
 )
 
 func writeFiles(t *testing.T, dir string, files map[string]string) {
@@ -139,7 +140,7 @@ func buildContractFunction(t *testing.T) string {
 // instance is a running function binary.
 type instance struct {
 	cmd            *exec.Cmd
-	stdout, stderr syncBuffer
+	stdout, stderr testutil.SyncBuffer
 	client         *http.Client
 	exited         chan error
 }

@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +21,7 @@ import (
 	"github.com/containerpub/containerpub/internal/runtime"
 	"github.com/containerpub/containerpub/internal/runtime/podman"
 	"github.com/containerpub/containerpub/internal/storage"
+	"github.com/containerpub/containerpub/internal/testutil"
 )
 
 // podmanSocketEnv names an already running libpod API socket for the
@@ -230,7 +230,7 @@ func callImage(t *testing.T, d runtime.Driver, ref, target, want string) {
 			t.Errorf("Remove(%s) = %v", c.ID, err)
 		}
 	}()
-	var stdout, stderr syncBuffer
+	var stdout, stderr testutil.SyncBuffer
 	// The attachment lasts for the call; its deadline stops a hung one.
 	actx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
@@ -303,24 +303,6 @@ func waitFor(t *testing.T, cond func() bool, format string, args ...any) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // testWriter sends log output to t.Log.

@@ -23,6 +23,7 @@ import (
 	"github.com/containerpub/containerpub/internal/runtime"
 	"github.com/containerpub/containerpub/internal/runtime/podman"
 	"github.com/containerpub/containerpub/internal/server"
+	"github.com/containerpub/containerpub/internal/testutil"
 )
 
 // The tests that talk to a backend share one real backend, started in
@@ -81,7 +82,7 @@ type liveBackend struct {
 	// dir is the data directory; the Podman service's socket is under it.
 	dir    string
 	svc    *podman.Service
-	log    *syncBuffer
+	log    *testutil.SyncBuffer
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -114,7 +115,7 @@ func startBackend() (b *liveBackend, skip, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	b = &liveBackend{dir: dir, log: &syncBuffer{}, done: make(chan error, 1)}
+	b = &liveBackend{dir: dir, log: &testutil.SyncBuffer{}, done: make(chan error, 1)}
 	logger := slog.New(slog.NewTextHandler(b.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx := context.Background()
 	b.svc, err = podman.StartService(ctx, dir, logger)
@@ -349,22 +350,4 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
-}
-
-// syncBuffer is a bytes.Buffer that goroutines may write at once.
-type syncBuffer struct {
-	mu sync.Mutex // guards b
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -10,8 +10,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -230,23 +228,4 @@ func hasLabels(got, want map[string]string) bool {
 		}
 	}
 	return true
-}
-
-// syncBuffer is a bytes buffer safe for a writer and a reader on
-// different goroutines, for watching an attachment's output.
-type syncBuffer struct {
-	mu  sync.Mutex // guards buf
-	buf strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

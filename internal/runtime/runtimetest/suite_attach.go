@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/containerpub/containerpub/internal/runtime"
+	"github.com/containerpub/containerpub/internal/testutil"
 )
 
 // testAttachBeforeStart: attaching before Start captures all output,
@@ -16,7 +17,7 @@ import (
 // the channel closes when the container exits.
 func testAttachBeforeStart(t *testing.T, h *Harness) {
 	c := h.Create(t, h.Spec(map[string]string{"FN_STARTUP": "lines,bigline,binary,exit=3"}))
-	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	stdout, stderr := &testutil.SyncBuffer{}, &testutil.SyncBuffer{}
 	done, err := h.Driver.Attach(t.Context(), c.ID, stdout, stderr)
 	if err != nil {
 		t.Fatalf("Attach(%s) = %v", c.ID, err)
@@ -74,7 +75,7 @@ func testAttachRunning(t *testing.T, h *Harness) {
 	c := h.Launch(t, h.Spec(nil))
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	stdout, stderr := &testutil.SyncBuffer{}, &testutil.SyncBuffer{}
 	done, err := h.Driver.Attach(ctx, c.ID, stdout, stderr)
 	if err != nil {
 		t.Fatalf("Attach(%s) = %v", c.ID, err)

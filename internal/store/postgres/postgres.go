@@ -9,17 +9,17 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"strconv"
 	"time"
 
-	"github.com/containerpub/containerpub/internal/store"
-	"github.com/containerpub/containerpub/internal/store/sqlstore"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
+
+	"github.com/containerpub/containerpub/internal/store"
+	"github.com/containerpub/containerpub/internal/store/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -70,25 +70,8 @@ func Open(ctx context.Context, url string, logger *slog.Logger) (*Store, error) 
 
 // migrate brings the schema up to date while holding the migration lock.
 func migrate(ctx context.Context, db *sql.DB, logger *slog.Logger) error {
-	dir, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		return fmt.Errorf("migrate postgres: %w", err)
-	}
-	p, err := goose.NewProvider(goose.DialectPostgres, db, dir,
-		goose.WithDisableGlobalRegistry(true),
+	return sqlstore.Migrate(ctx, db, goose.DialectPostgres, migrations, "postgres", logger,
 		goose.WithSessionLocker(advisoryLocker{}))
-	if err != nil {
-		return fmt.Errorf("migrate postgres: %w", err)
-	}
-	results, err := p.Up(ctx)
-	if err != nil {
-		return fmt.Errorf("migrate postgres: %w", err)
-	}
-	for _, r := range results {
-		logger.Info("applied migration", "database", "postgres",
-			"version", r.Source.Version, "duration", r.Duration)
-	}
-	return nil
 }
 
 // advisoryLocker serialises migrations with a session advisory lock.

@@ -15,17 +15,17 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"runtime"
 	"strings"
 	"time"
 
-	"github.com/containerpub/containerpub/internal/store"
-	"github.com/containerpub/containerpub/internal/store/sqlstore"
 	"github.com/pressly/goose/v3"
 	sqlite "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/containerpub/containerpub/internal/store"
+	"github.com/containerpub/containerpub/internal/store/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -94,29 +94,12 @@ const migrateLockSuffix = "-migrate.lock"
 // migrate brings the schema up to date, holding the lock file at lockPath
 // meanwhile.
 func migrate(ctx context.Context, db *sql.DB, lockPath string, logger *slog.Logger) error {
-	dir, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		return fmt.Errorf("migrate sqlite: %w", err)
-	}
 	unlock, err := lockFile(ctx, lockPath)
 	if err != nil {
 		return fmt.Errorf("migrate sqlite: %w", err)
 	}
 	defer unlock()
-	p, err := goose.NewProvider(goose.DialectSQLite3, db, dir,
-		goose.WithDisableGlobalRegistry(true))
-	if err != nil {
-		return fmt.Errorf("migrate sqlite: %w", err)
-	}
-	results, err := p.Up(ctx)
-	if err != nil {
-		return fmt.Errorf("migrate sqlite: %w", err)
-	}
-	for _, r := range results {
-		logger.Info("applied migration", "database", "sqlite",
-			"version", r.Source.Version, "duration", r.Duration)
-	}
-	return nil
+	return sqlstore.Migrate(ctx, db, goose.DialectSQLite3, migrations, "sqlite", logger)
 }
 
 // Dialect is SQLite's sqlstore.Dialect.
