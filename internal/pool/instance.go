@@ -41,6 +41,9 @@ type Instance struct {
 	fresh    bool // became ready during the current dispatch
 	removing bool
 	failed   bool // draining after a failed call
+	// diedOnItsOwn is set when the process ended before the platform
+	// stopped it: removing then follows, but the platform stopped nothing.
+	diedOnItsOwn bool
 }
 
 // Name returns the container name, which is also the instance id in
@@ -56,7 +59,7 @@ func (i *Instance) Transport() http.RoundTripper { return i.transport }
 func (i *Instance) Retired() bool {
 	i.pool.mu.Lock()
 	defer i.pool.mu.Unlock()
-	return i.removing
+	return i.removing && !i.diedOnItsOwn
 }
 
 // Exited returns a channel closed when the instance's process has ended.
@@ -65,12 +68,21 @@ func (i *Instance) Exited() <-chan struct{} { return i.exited }
 // ExitReason waits up to wait for the instance to exit and says why it
 // did, or returns "" if it still runs.
 func (i *Instance) ExitReason(wait time.Duration) string {
-	t := time.NewTimer(wait)
-	defer t.Stop()
+	// An exit already seen wins: a select over it and a timer of no
+	// wait would pick either at random.
 	select {
 	case <-i.exited:
-	case <-t.C:
-		return ""
+	default:
+		if wait <= 0 {
+			return ""
+		}
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-i.exited:
+		case <-t.C:
+			return ""
+		}
 	}
 	i.exitOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

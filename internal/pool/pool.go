@@ -446,6 +446,7 @@ func (p *Pool) instanceDied(inst *Instance, reason string) {
 		return
 	}
 	wasStarted := inst.state != statePrepared
+	inst.diedOnItsOwn = true
 	p.log.Warn("instance exited", "instance", inst.Name(), "reason", reason)
 	if wasStarted {
 		inst.logs.system("instance exited: " + reason)
