@@ -51,12 +51,9 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 		strings.HasPrefix(path, "file:") {
 		return nil, fmt.Errorf("open sqlite: path %q must name a file", path)
 	}
-	write, err := openPool(ctx, path, "&_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate", 1)
+	write, err := openWriter(ctx, path, logger)
 	if err != nil {
 		return nil, err
-	}
-	if err := migrate(ctx, write, path+migrateLockSuffix, logger); err != nil {
-		return nil, errors.Join(err, write.Close())
 	}
 	read, err := openPool(ctx, path, "&_query_only=1", max(4, runtime.NumCPU()))
 	if err != nil {
@@ -87,19 +84,28 @@ func openPool(ctx context.Context, path, extra string, n int) (*sql.DB, error) {
 	return db, nil
 }
 
-// migrateLockSuffix ends the name of the lock file kept beside the
-// database file.
-const migrateLockSuffix = "-migrate.lock"
+// openLockSuffix ends the name of the lock file kept beside the database
+// file.
+const openLockSuffix = "-migrate.lock"
 
-// migrate brings the schema up to date, holding the lock file at lockPath
-// meanwhile.
-func migrate(ctx context.Context, db *sql.DB, lockPath string, logger *slog.Logger) error {
-	unlock, err := lockFile(ctx, lockPath)
+// openWriter opens the pool of the one write connection and migrates the
+// schema, holding the lock file beside the database meanwhile: switching
+// a new file to WAL and migrating it are done by one process at a time,
+// as SQLite answers a second one busy at once, without waiting.
+func openWriter(ctx context.Context, path string, logger *slog.Logger) (*sql.DB, error) {
+	unlock, err := lockFile(ctx, path+openLockSuffix)
 	if err != nil {
-		return fmt.Errorf("migrate sqlite: %w", err)
+		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
 	defer unlock()
-	return sqlstore.Migrate(ctx, db, goose.DialectSQLite3, migrations, "sqlite", logger)
+	write, err := openPool(ctx, path, "&_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate", 1)
+	if err != nil {
+		return nil, err
+	}
+	if err := sqlstore.Migrate(ctx, write, goose.DialectSQLite3, migrations, "sqlite", logger); err != nil {
+		return nil, errors.Join(err, write.Close())
+	}
+	return write, nil
 }
 
 // Dialect is SQLite's sqlstore.Dialect.
