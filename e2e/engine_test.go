@@ -115,6 +115,52 @@ func TestEngine(t *testing.T) {
 		}
 	})
 
+	// Calls the gateway's own HTTP/1.1 path leaves to net/http's server
+	// (a body of unknown length or over 64 KiB, a head over 8 KiB, a
+	// connection that carried another request first) reach the function
+	// just the same.
+	t.Run("calls_served_by_net_http_work_alike", func(t *testing.T) {
+		t.Parallel()
+		deployBehave(t, u, "alike", "")
+		big := bytes.Repeat([]byte("0123456789abcdef"), 100<<10/16)
+		check := func(what string, resp answer, body []byte, wantBody string, wantHeader int) {
+			t.Helper()
+			var e echoed
+			if err := json.Unmarshal(body, &e); err != nil {
+				t.Fatalf("%s: echo answered %d %q: %v", what, resp.StatusCode, body, err)
+			}
+			if e.Body != wantBody || len(strings.Join(e.Headers["X-Big"], "")) != wantHeader {
+				t.Errorf("%s: function saw a body of %d bytes and X-Big of %d, want %d and %d",
+					what, len(e.Body), len(strings.Join(e.Headers["X-Big"], "")), len(wantBody), wantHeader)
+			}
+			if resp.Header.Get(client.RequestIDHeader) == "" || resp.Header.Get("X-Behave") != "yes" {
+				t.Errorf("%s: answer headers %v lack the request id or the function's own", what, resp.Header)
+			}
+		}
+		// Chunked: a reader of unknown length.
+		resp, body := call(t, b, "POST", "alike", "/echo", io.MultiReader(strings.NewReader("pay"), strings.NewReader("load")), nil)
+		check("chunked body", resp, body, "payload", 0)
+		resp, body = call(t, b, "POST", "alike", "/echo", bytes.NewReader(big), nil)
+		check("100 KiB body", resp, body, string(big), 0)
+		resp, body = call(t, b, "GET", "alike", "/echo", nil, http.Header{"X-Big": {strings.Repeat("h", 20<<10)}})
+		check("20 KiB header", resp, body, "", 20<<10)
+
+		c := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1, MaxIdleConnsPerHost: 1}}
+		defer c.CloseIdleConnections()
+		for _, path := range []string{"/healthz", "/f/alike/echo"} {
+			r, err := c.Post(b.URL+path, "text/plain", strings.NewReader("after"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, _ := io.ReadAll(r.Body)
+			r.Body.Close()
+			if path == "/healthz" {
+				continue // a POST there is refused; the connection goes on
+			}
+			check("call after an API request on one connection", answer{r.StatusCode, r.Header}, data, "after", 0)
+		}
+	})
+
 	t.Run("slow_start_is_waited_for", func(t *testing.T) {
 		t.Parallel()
 		deployBehave(t, u, "slow", "env:\n  SLOW_START: 2s\n")

@@ -32,9 +32,10 @@ var (
 	ErrBadToken = errors.New("invalid or expired token")
 )
 
-// tokenPrefix marks ContainerPub tokens, so that secret scanners and
-// people can recognise one.
-const tokenPrefix = "cpt_"
+// TokenPrefix marks ContainerPub tokens, so that secret scanners,
+// people and the gateway (which keeps them from functions) can
+// recognise one.
+const TokenPrefix = "cpt_"
 
 // argon2id parameters: 19 MiB, 2 passes, 1 lane, OWASP's recommended
 // minimum. Each hash holds its memory while it runs, so hashes are also
@@ -109,7 +110,7 @@ func NewToken() (token, hash string, err error) {
 	if _, err := rand.Read(b); err != nil {
 		return "", "", fmt.Errorf("read token: %w", err)
 	}
-	token = tokenPrefix + base64.RawURLEncoding.EncodeToString(b)
+	token = TokenPrefix + base64.RawURLEncoding.EncodeToString(b)
 	return token, HashToken(token), nil
 }
 
@@ -127,7 +128,7 @@ func HashToken(token string) string {
 // own credential that happens to hold the prefix is dropped with it.
 func CarriesPlatformToken(values []string) bool {
 	for _, v := range values {
-		if strings.Contains(v, tokenPrefix) {
+		if strings.Contains(v, TokenPrefix) {
 			return true
 		}
 	}

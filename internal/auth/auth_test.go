@@ -54,7 +54,7 @@ func TestCheckPassword(t *testing.T) {
 }
 
 func TestCarriesPlatformToken(t *testing.T) {
-	tok := tokenPrefix + "abc"
+	tok := TokenPrefix + "abc"
 	for _, tc := range []struct {
 		values []string
 		want   bool
@@ -79,16 +79,16 @@ func TestCarriesPlatformToken(t *testing.T) {
 }
 
 func FuzzCarriesPlatformToken(f *testing.F) {
-	f.Add("Bearer " + tokenPrefix + "x")
+	f.Add("Bearer " + TokenPrefix + "x")
 	f.Add("Basic abc, Bearer x")
 	f.Fuzz(func(t *testing.T, v string) {
 		got := CarriesPlatformToken([]string{v})
-		if got != strings.Contains(v, tokenPrefix) {
+		if got != strings.Contains(v, TokenPrefix) {
 			t.Fatalf("CarriesPlatformToken(%q) = %v", v, got)
 		}
 		// Whatever the API takes as a token from the value is caught.
 		r := &http.Request{Header: http.Header{"Authorization": {v}}}
-		if tok := BearerToken(r); strings.HasPrefix(tok, tokenPrefix) && !got {
+		if tok := BearerToken(r); strings.HasPrefix(tok, TokenPrefix) && !got {
 			t.Fatalf("%q authenticates as a token but was not caught", v)
 		}
 	})

@@ -55,7 +55,9 @@ func callFrom(ctx context.Context) *call {
 	return ctx.Value(callKey{}).(*call)
 }
 
-func (g *Gateway) newCall(r *http.Request, t *Target, rawPath string, stripAuth bool) *call {
+// newCall starts the record of a call of method to rawPath of t; callerID
+// is the caller's X-Request-Id, if any.
+func (g *Gateway) newCall(method, callerID string, t *Target, rawPath string, stripAuth bool) *call {
 	cfg := t.Pool.Deployment().Config
 	path, err := url.PathUnescape(rawPath)
 	if err != nil {
@@ -71,8 +73,8 @@ func (g *Gateway) newCall(r *http.Request, t *Target, rawPath string, stripAuth 
 		exec: store.Execution{
 			ID:         newExecutionID(),
 			FunctionID: t.FunctionID,
-			RequestID:  requestID(r),
-			Method:     r.Method,
+			RequestID:  requestID(callerID),
+			Method:     method,
 			Path:       path,
 			StartedAt:  g.now(),
 			Status:     client.ExecutionSuccess,
@@ -92,8 +94,7 @@ func newExecutionID() string {
 
 // requestID keeps a caller's request id when it is a sane token, so that
 // a trace can follow a call across systems, and makes one otherwise.
-func requestID(r *http.Request) string {
-	id := r.Header.Get(client.RequestIDHeader)
+func requestID(id string) string {
 	if id == "" || len(id) > 128 {
 		return uuid.NewString()
 	}

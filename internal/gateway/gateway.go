@@ -166,7 +166,7 @@ func SplitCallPath(r *http.Request) (name, path string, ok bool) {
 // caller has already authorised the call; stripAuth removes the
 // Authorization header that authorised it.
 func (g *Gateway) Call(w http.ResponseWriter, r *http.Request, t *Target, path string, stripAuth bool) {
-	c := g.newCall(r, t, path, stripAuth)
+	c := g.newCall(r.Method, r.Header.Get(client.RequestIDHeader), t, path, stripAuth)
 	w.Header().Set(client.RequestIDHeader, c.exec.RequestID)
 	cfg := t.Pool.Deployment().Config
 

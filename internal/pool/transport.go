@@ -306,3 +306,59 @@ type upgraded struct{ c *conn }
 func (u upgraded) Read(p []byte) (int, error)  { return u.c.br.Read(p) }
 func (u upgraded) Write(p []byte) (int, error) { return u.c.nc.Write(p) }
 func (u upgraded) Close() error                { return u.c.nc.Close() }
+
+// Conn is a kept-alive connection to an instance for a caller that
+// writes the request and reads the answer itself: the gateway's own
+// HTTP/1.1 path. One call uses it at a time; end it with Release.
+type Conn struct {
+	t *transport
+	c *conn
+	// Reused is true when the connection served an earlier call: a
+	// failure before any answer may then be the instance having closed
+	// it while idle, and a request without a body may be sent again.
+	Reused bool
+}
+
+// Conn returns a connection to the instance, idle or new.
+func (i *Instance) Conn(ctx context.Context) (*Conn, error) {
+	c, reused, err := i.transport.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &Conn{t: i.transport, c: c, Reused: reused}, nil
+}
+
+// Reader returns the connection's buffered reader. While the head of an
+// answer is read (see LimitHead), it stops at MaxResponseHeadBytes with
+// ErrResponseHeadTooLarge.
+func (c *Conn) Reader() *bufio.Reader { return c.c.br }
+
+// Writer returns the connection's buffered writer.
+func (c *Conn) Writer() *bufio.Writer { return c.c.bw }
+
+// LimitHead turns the limit on the answer's head on or off. What the
+// reader already holds counts against it.
+func (c *Conn) LimitHead(on bool) {
+	c.c.head.on = on
+	if on {
+		c.c.head.left = MaxResponseHeadBytes - c.c.br.Buffered()
+	}
+}
+
+// SetDeadline bounds the connection's reads and writes; a time in the
+// past breaks the pending ones at once.
+func (c *Conn) SetDeadline(t time.Time) error { return c.c.nc.SetDeadline(t) }
+
+// Raw returns the connection itself, for an upgraded exchange: read
+// first what Reader buffered.
+func (c *Conn) Raw() net.Conn { return c.c.nc }
+
+// Release ends the call on the connection: it is kept for the next call
+// when reusable, and closed otherwise.
+func (c *Conn) Release(reusable bool) {
+	if reusable && c.c.br.Buffered() == 0 && c.c.nc.SetDeadline(time.Time{}) == nil {
+		c.t.put(c.c)
+		return
+	}
+	_ = c.c.nc.Close() // not reusable: nothing to report
+}

@@ -141,7 +141,7 @@ func Run(ctx context.Context, cfg config.Config, logger *slog.Logger, ready chan
 
 	// Background work ends before the store it writes to is closed.
 	var background sync.WaitGroup
-	return serve(ctx, cfg, logger, handler, ready, func(bg context.Context) {
+	return serve(ctx, cfg, logger, gw, handler, ready, func(bg context.Context) {
 		if cfg.DebugAddr != "" {
 			background.Go(func() { serveDebug(bg, cfg.DebugAddr, logger) })
 		}
@@ -206,9 +206,11 @@ type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
-// serve runs the HTTP server; start launches background work bound to
-// the server's life, and stop runs after the last call has finished.
-func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, h http.Handler,
+// serve runs the HTTP server: calls to functions on the gateway's own
+// path, the rest on net/http's server with h. start launches background
+// work bound to the server's life, and stop runs after the last call has
+// finished.
+func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, gw *gateway.Gateway, h http.Handler,
 	ready chan<- string, start func(context.Context), stop func(),
 ) error {
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -224,10 +226,14 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, h http.H
 		MaxHeaderBytes:    1 << 20,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
 	}
+	cs := gateway.NewConnServer(gw, srv, gateway.ConnOptions{
+		IdleTimeout:   srv.IdleTimeout,
+		HeaderTimeout: srv.ReadHeaderTimeout,
+	})
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	start(bg)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- cs.Serve(ln) }()
 	logger.Info("backend listening", "addr", ln.Addr().String())
 	if ready != nil {
 		ready <- ln.Addr().String()
@@ -243,12 +249,12 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, h http.H
 	logger.Info("shutting down: waiting for calls in flight", "grace", cfg.ShutdownGrace)
 	sctx, scancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
 	defer scancel()
-	err = srv.Shutdown(sctx)
+	err = cs.Shutdown(sctx)
 	if err != nil {
 		logger.Warn("calls still in flight at the end of the grace period", "error", err)
-		// Cut the calls left; Shutdown already closed the listeners, the
+		// Cut the calls left; the listeners are closed already, the
 		// only part of Close that can fail.
-		_ = srv.Close()
+		_ = cs.Close()
 	}
 	cancel()
 	stop()
