@@ -116,6 +116,35 @@ func TestHostileFunctionsAndCallers(t *testing.T) {
 		}
 	})
 
+	// Callers that send a call and hang up while it waits for the only
+	// slot: their calls leave the queue instead of running for nobody.
+	t.Run("callers_gone_while_queued_do_not_run", func(t *testing.T) {
+		t.Parallel()
+		deployBehave(t, u, "queuegone", "scaling:\n  concurrency: 1\n  max_instances: 1\n  queue_timeout: 60s\n")
+		echo(t, b, "queuegone")
+		busy := make(chan answer, 1)
+		go func() {
+			resp, _ := call(t, b, "GET", "queuegone", "/sleep?d=2s", nil, nil)
+			busy <- resp
+		}()
+		time.Sleep(300 * time.Millisecond)
+		for i := range 3 {
+			conn := rawCall(t, b, fmt.Sprintf("GET /f/queuegone/echo HTTP/1.1\r\nHost: x\r\nX-Request-Id: gone-%d\r\n\r\n", i))
+			time.Sleep(50 * time.Millisecond)
+			_ = conn.Close()
+		}
+		if r := <-busy; r.StatusCode != 200 {
+			t.Fatalf("the call holding the slot = %d, want 200", r.StatusCode)
+		}
+		for i := range 3 {
+			ex := execution(t, u, "queuegone", fmt.Sprintf("gone-%d", i))
+			if ex.Status != client.ExecutionRejected || ex.InstanceID != "" || !strings.Contains(ex.Error, "went away") {
+				t.Errorf("call %d of a caller gone while queued: %s on %q, %q; want rejected, never on an instance",
+					i, ex.Status, ex.InstanceID, ex.Error)
+			}
+		}
+	})
+
 	t.Run("endless_answer_headers_are_refused", func(t *testing.T) {
 		t.Parallel()
 		deployBehave(t, u, "bighead", "limits:\n  memory_mb: 128\n")

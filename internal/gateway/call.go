@@ -24,7 +24,10 @@ import (
 // the outgoing request's context because the proxy's hooks receive only
 // the request.
 type call struct {
+	// ctx is the call's context on net/http's path, which ends at the
+	// deadline; on the own path it has no deadline of its own.
 	ctx         context.Context
+	deadline    time.Time
 	target      *Target
 	lease       *pool.Lease
 	path        string
@@ -63,6 +66,7 @@ func (g *Gateway) newCall(method, callerID string, t *Target, rawPath string, st
 	if err != nil {
 		path, rawPath = rawPath, "" // not escaped after all
 	}
+	id := newExecutionID()
 	return &call{
 		target:      t,
 		path:        path,
@@ -71,9 +75,9 @@ func (g *Gateway) newCall(method, callerID string, t *Target, rawPath string, st
 		maxRequest:  int64(cfg.Limits.MaxRequestKB) << 10,
 		maxResponse: int64(cfg.Limits.MaxResponseKB) << 10,
 		exec: store.Execution{
-			ID:         newExecutionID(),
+			ID:         id,
 			FunctionID: t.FunctionID,
-			RequestID:  requestID(callerID),
+			RequestID:  requestID(callerID, id),
 			Method:     method,
 			Path:       path,
 			StartedAt:  g.now(),
@@ -93,14 +97,15 @@ func newExecutionID() string {
 }
 
 // requestID keeps a caller's request id when it is a sane token, so that
-// a trace can follow a call across systems, and makes one otherwise.
-func requestID(id string) string {
+// a trace can follow a call across systems; otherwise the call's request
+// id is its execution's id.
+func requestID(id, executionID string) string {
 	if id == "" || len(id) > 128 {
-		return uuid.NewString()
+		return executionID
 	}
 	for i := 0; i < len(id); i++ {
 		if c := id[i]; c <= ' ' || c > '~' {
-			return uuid.NewString()
+			return executionID
 		}
 	}
 	return id
@@ -161,7 +166,7 @@ func (c *call) aborted() {
 	default:
 		c.broken = true
 		c.exec.Status = client.ExecutionError
-		reason := instanceFailure(c.ctx, c.lease.Instance())
+		reason := instanceFailure(c.deadline, c.lease.Instance())
 		if reason == "" {
 			reason = "connection to the instance broke"
 		}
@@ -186,6 +191,9 @@ func rewrite(pr *httputil.ProxyRequest) {
 	out.URL.Host = "function"
 	out.URL.Path = c.path
 	out.URL.RawPath = c.rawPath
+	// The query as sent, as on the own path: the proxy drops parameters
+	// it cannot parse, but the platform reads none of them.
+	out.URL.RawQuery = pr.In.URL.RawQuery
 	out.Host = pr.In.Host
 	pr.SetXForwarded()
 	out.Header.Set(client.RequestIDHeader, c.exec.RequestID)
@@ -214,7 +222,8 @@ func limitResponse(resp *http.Response) error {
 		// a body; the proxy needs it as it is. The timeout still ends it.
 		return nil
 	}
-	if resp.ContentLength > c.maxResponse {
+	// A HEAD answer's length is that of a body it does not carry.
+	if resp.ContentLength > c.maxResponse && resp.Request.Method != http.MethodHead {
 		c.responseTooLarge = true
 		return errResponseTooLarge
 	}

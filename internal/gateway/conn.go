@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/containerpub/containerpub/internal/pool"
 )
 
 // ConnServer serves the backend's connections. A connection whose
@@ -40,17 +42,28 @@ type ConnServer struct {
 	ln      net.Listener
 	conns   map[*wireConn]struct{}
 	closing atomic.Bool
-	wg      sync.WaitGroup
+	// cut is set by Close: calls in progress are broken off.
+	cut atomic.Bool
+	wg  sync.WaitGroup
 }
 
 // ConnOptions bound the connections of a ConnServer.
 type ConnOptions struct {
 	// IdleTimeout is how long a kept-alive connection waits for its next
-	// request.
+	// request; zero is no limit.
 	IdleTimeout time.Duration
 	// HeaderTimeout is how long a request's head may take once its first
-	// byte came.
+	// byte came, and how long a new connection waits for its first
+	// request; zero is no limit.
 	HeaderTimeout time.Duration
+}
+
+// deadline returns the deadline d from now, or none for zero.
+func deadline(d time.Duration) time.Time {
+	if d <= 0 {
+		return time.Time{}
+	}
+	return time.Now().Add(d)
 }
 
 // NewConnServer returns a server of calls through g that hands other
@@ -139,17 +152,34 @@ func (s *ConnServer) Shutdown(ctx context.Context) error {
 	}
 }
 
-// Close cuts every connection at once.
+// Close cuts every connection at once and breaks off the calls on them;
+// it waits up to closeWait for them to be recorded.
 func (s *ConnServer) Close() error {
 	s.stopAccepting()
+	s.cut.Store(true)
 	s.cancel()
 	s.mu.Lock()
 	for c := range s.conns {
-		_ = c.nc.SetDeadline(aLongTimeAgo) // unblocks its reads and writes
+		_ = c.nc.Close() // the call's goroutine finds it closed
+		c.breakCall()
 	}
 	s.mu.Unlock()
-	return s.srv.Close()
+	err := s.srv.Close()
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(closeWait):
+	}
+	return err
 }
+
+// closeWait bounds how long Close waits for the calls it broke off to
+// end: instanceFailure may wait up to two seconds for an exit reason.
+const closeWait = 3 * time.Second
 
 // stopAccepting closes the listener: Serve returns.
 func (s *ConnServer) stopAccepting() {
@@ -218,7 +248,24 @@ type wireConn struct {
 	resp     responseHead
 	// out builds the head sent to the instance.
 	out []byte
+
+	// The watch of the caller during a call (watch.go).
+	watchTimer *time.Timer
+	watchState atomic.Int32
+	watchDone  chan struct{}
+	// gone is set when the caller hung up during the call.
+	gone atomic.Bool
+	// mu guards up and cancelWait, which a watcher or Close may use.
+	mu sync.Mutex
+	// up is the instance connection of the call in progress.
+	up *pool.Conn
+	// cancelWait ends the call's wait for a slot.
+	cancelWait context.CancelFunc
 }
+
+// maxKeptBuffer is the largest per-call buffer a connection keeps
+// between calls: larger ones, made for a large head or body, go.
+const maxKeptBuffer = 16 << 10
 
 // Buffer sizes of a connection on the own path, held while it lives,
 // as net/http's are. The reader holds a whole request head: one that
@@ -245,17 +292,27 @@ func (c *wireConn) serve() {
 	if host, _, err := net.SplitHostPort(c.nc.RemoteAddr().String()); err == nil {
 		c.clientIP = host
 	}
-	for {
+	c.watchDone = make(chan struct{}, 1)
+	c.watchTimer = time.AfterFunc(time.Hour, c.watch)
+	c.watchTimer.Stop()
+	defer c.watchTimer.Stop()
+	// A new connection's first request is due within the head's time, as
+	// on net/http's server; later ones within the idle time.
+	wait := c.s.opts.HeaderTimeout
+	for first := true; ; first = false {
 		c.idle.Store(true)
 		if c.s.closing.Load() {
 			return
 		}
-		_ = c.nc.SetReadDeadline(time.Now().Add(c.s.opts.IdleTimeout)) // a closed connection fails the read below
+		if !first {
+			wait = c.s.opts.IdleTimeout
+			c.trimBuffers()
+		}
+		_ = c.nc.SetReadDeadline(deadline(wait)) // a closed connection fails the read below
 		if _, err := c.br.Peek(1); err != nil {
 			return // closed, idle too long, or shutting down
 		}
 		c.idle.Store(false)
-		_ = c.nc.SetReadDeadline(time.Now().Add(c.s.opts.HeaderTimeout))
 		n, ok := c.readHead()
 		if n < 0 {
 			return // the caller is gone or too slow
@@ -285,7 +342,7 @@ func (c *wireConn) serve() {
 // when net/http is to take the connection, and -1 when reading failed.
 func (c *wireConn) readHead() (int, bool) {
 	next := 0
-	for {
+	for waited := false; ; waited = true {
 		buf, _ := c.br.Peek(c.br.Buffered()) // buffered: cannot fail
 		n, from := scanRequestHead(buf, next)
 		switch n {
@@ -294,6 +351,10 @@ func (c *wireConn) readHead() (int, bool) {
 		case headIncomplete:
 			if len(buf) == c.br.Size() {
 				return 0, false // a long head: net/http's limits apply
+			}
+			if !waited {
+				// The head came in parts: the rest of it has a bound.
+				_ = c.nc.SetReadDeadline(deadline(c.s.opts.HeaderTimeout)) // a closed connection fails the read
 			}
 			next = from
 			if _, err := c.br.Peek(len(buf) + 1); err != nil {
@@ -305,6 +366,19 @@ func (c *wireConn) readHead() (int, bool) {
 		default:
 			return n, true
 		}
+	}
+}
+
+// trimBuffers lets go of per-call buffers a large call grew.
+func (c *wireConn) trimBuffers() {
+	if cap(c.respHead) > maxKeptBuffer {
+		c.respHead = nil
+	}
+	if cap(c.body) > maxKeptBuffer {
+		c.body = nil
+	}
+	if cap(c.out) > maxKeptBuffer {
+		c.out = nil
 	}
 }
 

@@ -4,6 +4,12 @@
 // query, headers and body in and the real status, headers and body back,
 // streamed as the function writes them. It enforces the function's
 // timeout end to end and its body limits, and records every call.
+//
+// A call takes one of two HTTP paths: the gateway's own HTTP/1.1 path on
+// the connections ConnServer accepts (conn.go, wire.go, wirecall.go),
+// which serves nearly every call, and net/http's server with
+// httputil.ReverseProxy (Gateway.ServeHTTP) for connections handed to it.
+// Both make the same call.
 package gateway
 
 import (
@@ -66,12 +72,8 @@ type Gateway struct {
 // New returns a Gateway.
 func New(res Resolver, auth Authenticator, rec Recorder, logger *slog.Logger) *Gateway {
 	g := &Gateway{resolver: res, auth: auth, rec: rec, log: logger, now: time.Now}
-	// TODO(#3): at concurrency 16 a warm call through the backend reaches
-	// about 28% of the instance's direct throughput, against a target of
-	// 40%; a bare httputil.ReverseProxy doing nothing else reaches 30% on
-	// the same machine (BENCHMARKS.md). Past that floor needs HTTP/1.1
-	// parsing and writing of our own on the gateway's connections, in
-	// place of net/http's server and this proxy, and cheaper record writes.
+	// The proxy of calls on connections net/http serves; most calls take
+	// the own path instead (conn.go).
 	g.proxy = &httputil.ReverseProxy{
 		Rewrite:   rewrite,
 		Transport: instanceTransport{},
@@ -175,6 +177,7 @@ func (g *Gateway) Call(w http.ResponseWriter, r *http.Request, t *Target, path s
 	ctx, cancel := context.WithTimeout(r.Context(), cfg.Limits.Timeout.D())
 	defer cancel()
 	c.ctx = ctx
+	c.deadline, _ = ctx.Deadline()
 	// It covers the caller's side as well: a caller that sends its body
 	// or reads the answer slowly cannot hold the instance's slot past it.
 	// The connection's deadlines fall a little after the call's, so that
@@ -318,15 +321,11 @@ func (g *Gateway) acquireError(w http.ResponseWriter, c *call, err error) {
 //
 // It waits for the instance's exit to be known up to two seconds, but not
 // past the call's deadline: the caller is owed an answer by then.
-func instanceFailure(ctx context.Context, inst *pool.Instance) string {
+func instanceFailure(deadline time.Time, inst *pool.Instance) string {
 	if inst.Retired() {
 		return "instance stopped by the platform (the function was deleted or its version replaced)"
 	}
-	wait := 2 * time.Second
-	if d, ok := ctx.Deadline(); ok {
-		wait = max(0, min(wait, time.Until(d)))
-	}
-	return inst.ExitReason(wait)
+	return inst.ExitReason(max(0, min(2*time.Second, time.Until(deadline))))
 }
 
 // retryAfter suggests when to retry a call refused at capacity, in
@@ -357,7 +356,7 @@ func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 		c.exec.Error = "caller went away"
 	default:
 		c.broken = true
-		reason := instanceFailure(c.ctx, c.lease.Instance())
+		reason := instanceFailure(c.deadline, c.lease.Instance())
 		if reason == "" {
 			reason = "closed the connection without answering: " + err.Error()
 		}

@@ -419,8 +419,8 @@ func parseResponseHead(b []byte, h *responseHead) error {
 	}
 	h.status = code
 	h.statusLine = span{len("HTTP/1.1 "), len(line)}
-	h.close = !http11
 	lengths, encodings := 0, 0
+	hasClose, hasKeepAlive := false, false
 	for {
 		start := i
 		line, i = nextLine(b, i)
@@ -473,11 +473,9 @@ func parseResponseHead(b []byte, h *responseHead) error {
 				tok = bytes.TrimSpace(tok)
 				switch {
 				case equalFold(tok, "close"):
-					h.close = true
+					hasClose = true
 				case equalFold(tok, "keep-alive"):
-					if !http11 {
-						h.close = false
-					}
+					hasKeepAlive = true
 				case len(tok) > 0:
 					off := hl.value.start + bytes.Index(value, tok)
 					h.connectionNames = append(h.connectionNames, span{off, off + len(tok)})
@@ -495,6 +493,8 @@ func parseResponseHead(b []byte, h *responseHead) error {
 	}
 	// Both framings at once, or chunking in HTTP/1.0, which net/http
 	// would read otherwise, are refused: the two must never disagree.
+	// close wins over keep-alive; HTTP/1.0 closes unless asked not to.
+	h.close = hasClose || (!http11 && !hasKeepAlive)
 	if i != len(b) || lengths > 1 || encodings > 1 || (lengths == 1 && encodings == 1) ||
 		(encodings > 0 && !http11) {
 		return errBadAnswer

@@ -112,7 +112,7 @@ func TestBuildRequest(t *testing.T) {
 	if name != "fn" || rawPath != "/a%2Fb//c" || query != "x=1&y" {
 		t.Fatalf("splitWireTarget = %q %q %q", name, rawPath, query)
 	}
-	c := &call{rawPath: rawPath}
+	c := &call{path: "/a/b//c", rawPath: rawPath}
 	c.exec.RequestID = "rid"
 	out := string(wc.buildRequest(nil, c, query))
 	want := "POST /a%2Fb//c?x=1&y HTTP/1.1\r\nHost: example.com\r\nUser-Agent: t/1\r\n" +
@@ -254,7 +254,7 @@ func checkRequestHead(t *testing.T, b []byte) {
 			h.method.of(b), h.target.of(b), h.host.of(b), h.contentLength, h.close, b[:n])
 	}
 	wc := &wireConn{head: b[:n], req: h}
-	c := &call{rawPath: "/"}
+	c := &call{path: "/", rawPath: "/"}
 	out := wc.buildRequest(nil, c, "")
 	// What goes to the instance is one request net/http reads whole.
 	r2, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(out)))

@@ -62,9 +62,7 @@ func (g *Gateway) serveWire(wc *wireConn) bool {
 	c := g.newCall(string(h.method.of(b)), callerID, t, rawPath, stripAuth)
 	wc.callID = c.exec.RequestID
 	deadline := c.exec.StartedAt.Add(cfg.Limits.Timeout.D())
-	ctx, cancel := context.WithDeadline(ctx, deadline)
-	defer cancel()
-	c.ctx = ctx
+	c.ctx, c.deadline = ctx, deadline
 	// The body is read whole before the call takes a slot, within the
 	// call's time; the caller's writes end a little after the call's
 	// deadline, as on net/http's path, so that a deaf caller cannot hold
@@ -75,8 +73,7 @@ func (g *Gateway) serveWire(wc *wireConn) bool {
 		if !time.Now().Before(deadline) {
 			ew := newErrorWriter()
 			c.timeout(ew)
-			g.rec.RecordExecution(c.finish(g.now()))
-			wc.answer(ew, false)
+			g.endEarly(wc, c, ew, false) // the body's rest is not waited for
 			return false
 		}
 		c.exec.Status = client.ExecutionError
@@ -90,27 +87,37 @@ func (g *Gateway) serveWire(wc *wireConn) bool {
 		c.reject(ew, http.StatusRequestEntityTooLarge, fmt.Sprintf(
 			"request body of %d bytes is over the limit of %d KiB of function %s",
 			len(wc.body), cfg.Limits.MaxRequestKB, t.Name))
-		g.rec.RecordExecution(c.finish(g.now()))
-		return wc.answer(ew, true)
+		return g.endEarly(wc, c, ew, true)
 	}
 
-	lease, err := g.acquire(ctx, c)
-	if err != nil {
-		ew := newErrorWriter()
-		g.acquireError(ew, c, err)
-		g.rec.RecordExecution(c.finish(g.now()))
-		return wc.answer(ew, true)
+	// From here the caller is watched for hanging up (watch.go).
+	wc.armWatch()
+	defer wc.disarmWatch()
+	// A free slot is taken at once; only a call that has to wait for one
+	// needs a context that ends at its deadline.
+	lease := t.Pool.TryAcquire(c.exec.RequestID)
+	if lease == nil {
+		actx, cancel := context.WithDeadline(ctx, deadline)
+		defer cancel()
+		wc.setCancelWait(cancel)
+		lease, err = g.acquire(actx, c)
+		wc.setCancelWait(nil)
+		if err != nil {
+			ew := newErrorWriter()
+			g.acquireError(ew, c, err)
+			return g.endEarly(wc, c, ew, true)
+		}
 	}
 	c.lease = lease
 	c.exec.InstanceID = lease.Instance().Name()
 	c.exec.DeploymentID = c.target.Pool.Deployment().DeploymentID
 	c.exec.ColdStart = lease.Cold
 
-	keep := false
 	defer func() {
 		if p := recover(); p != nil {
 			// A bug, not the caller or the function: the slot must still
 			// come back, and the instance is not to be trusted.
+			wc.releaseUp(false)
 			c.exec.Status = client.ExecutionError
 			c.exec.Error = "platform error"
 			lease.Release(true, c.finish(g.now()))
@@ -125,8 +132,15 @@ func (g *Gateway) serveWire(wc *wireConn) bool {
 			lease.Release(c.broken, exec)
 		}
 	}()
-	keep = g.exchange(wc, c, query, deadline)
-	return keep
+	return g.exchange(wc, c, query, deadline)
+}
+
+// endEarly records a call that ended before it reached an instance, with
+// the answer ew, and writes that answer; keep is answer's.
+func (g *Gateway) endEarly(wc *wireConn, c *call, ew *errorWriter, keep bool) bool {
+	c.exec.ResponseBytes = int64(ew.body.Len())
+	g.rec.RecordExecution(c.finish(g.now()))
+	return wc.answer(ew, keep)
 }
 
 // splitWireTarget splits a call's request target, as sent, into the
@@ -170,12 +184,16 @@ func (wc *wireConn) readBody() error {
 // answer writes an answer the gateway made itself and reports whether
 // the connection may go on.
 func (wc *wireConn) answer(ew *errorWriter, keep bool) bool {
+	if ew.status == 0 || wc.gone.Load() || wc.s.cut.Load() {
+		return false // nobody to answer: the caller left, or the server closes
+	}
 	if wc.callID != "" {
 		ew.h.Set(client.RequestIDHeader, wc.callID)
 	}
 	if keep && !wc.bodyRead && wc.req.contentLength > 0 {
 		// The body was not needed; it is read, within the head's time,
 		// so that the next request can follow.
+		_ = wc.nc.SetReadDeadline(time.Now().Add(wc.s.opts.HeaderTimeout)) // a closed connection fails the read
 		if wc.readBody() != nil {
 			keep = false
 		}
@@ -183,6 +201,7 @@ func (wc *wireConn) answer(ew *errorWriter, keep bool) bool {
 	if wc.nc.SetWriteDeadline(time.Now().Add(finalWriteGrace)) != nil {
 		return false
 	}
+	keep = keep && !wc.s.closing.Load()
 	ew.writeTo(wc.bw, wc.req.close || !keep)
 	return wc.bw.Flush() == nil && keep
 }
@@ -195,36 +214,73 @@ func (g *Gateway) exchange(wc *wireConn, c *call, query string, deadline time.Ti
 	var up *pool.Conn
 	var err error
 	for attempt := 0; ; attempt++ {
-		up, err = inst.Conn(c.ctx)
+		up, err = inst.Conn(deadline)
 		if err != nil {
 			break
 		}
 		_ = up.SetDeadline(deadline) // a closed connection fails the I/O below
+		wc.setUp(up)
 		var answered bool
 		answered, err = g.send(wc, c, up, query)
 		if err == nil {
 			break
 		}
 		reused := up.Reused
-		up.Release(false)
+		wc.releaseUp(false)
 		up = nil
 		// The instance may have closed a connection that sat idle: a
 		// call without a body that it never answered there may go
 		// again, once, on a new one, as on net/http's path.
-		if !reused || answered || attempt > 0 || len(wc.body) > 0 || !time.Now().Before(deadline) {
+		if !reused || answered || attempt > 0 || len(wc.body) > 0 ||
+			!time.Now().Before(deadline) || wc.gone.Load() || wc.s.cut.Load() {
 			break
 		}
 	}
 	if err != nil {
-		return wc.answer(g.wireFailure(c, err), true)
+		if wc.cutShort(c) {
+			return false
+		}
+		ew := g.wireFailure(c, err)
+		c.exec.ResponseBytes = int64(ew.body.Len())
+		return wc.answer(ew, true)
 	}
-	keep, err := g.forward(wc, c, up)
+	keep, err := g.forward(wc, c)
 	if err != nil {
-		up.Release(false)
-		g.wireAborted(c, err)
+		wc.releaseUp(false)
+		g.wireAborted(wc, c, err)
 		return false
 	}
 	return keep
+}
+
+// cutShort records a call that ended because its caller hung up or the
+// server closed, and reports whether it did. Nobody is answered then,
+// and the instance is not to blame.
+func (wc *wireConn) cutShort(c *call) bool {
+	switch {
+	case wc.gone.Load():
+		c.callerGone = true
+		c.exec.Status = client.ExecutionError
+		c.exec.Error = "caller went away"
+	case wc.s.cut.Load():
+		c.exec.Status = client.ExecutionError
+		c.exec.Error = "call cut short: the backend stopped"
+	default:
+		return false
+	}
+	return true
+}
+
+// releaseUp ends the call's use of its instance connection: kept for the
+// next call when reusable, closed otherwise.
+func (wc *wireConn) releaseUp(reusable bool) {
+	wc.mu.Lock()
+	up := wc.up
+	wc.up = nil
+	wc.mu.Unlock()
+	if up != nil {
+		up.Release(reusable)
+	}
 }
 
 // send writes the request to the instance and reads its answer's head
@@ -266,11 +322,9 @@ func (wc *wireConn) buildRequest(dst []byte, c *call, query string) []byte {
 	h := &wc.req
 	dst = append(dst, h.method.of(b)...)
 	dst = append(dst, ' ')
-	if c.rawPath != "" {
-		dst = append(dst, c.rawPath...)
-	} else {
-		dst = append(dst, (&url.URL{Path: c.path}).EscapedPath()...)
-	}
+	// The path as sent, unless it holds characters a URL escapes (such
+	// as braces): then escaped, as net/http's path sends it.
+	dst = append(dst, (&url.URL{Path: c.path, RawPath: c.rawPath}).EscapedPath()...)
 	if query != "" {
 		dst = append(dst, '?')
 		dst = append(dst, query...)
@@ -347,16 +401,18 @@ func readResponseHead(br *bufio.Reader, dst []byte) ([]byte, error) {
 // gives the instance's connection back when it can serve another call.
 // It returns whether the caller's connection may go on; on an error the
 // answer broke off and the caller's connection is to be closed.
-func (g *Gateway) forward(wc *wireConn, c *call, up *pool.Conn) (bool, error) {
+func (g *Gateway) forward(wc *wireConn, c *call) (bool, error) {
 	resp := &wc.resp
+	up := wc.up
 	hasBody := responseHasBody(wc.req.method.of(wc.head), resp.status)
 	if hasBody && resp.contentLength > c.maxResponse {
 		c.responseTooLarge = true
-		up.Release(false)
+		wc.releaseUp(false)
 		ew := newErrorWriter()
 		c.fail(ew, http.StatusRequestEntityTooLarge, fmt.Sprintf(
 			"response body is over the limit of %d KiB of function %s",
 			c.target.Pool.Deployment().Config.Limits.MaxResponseKB, c.target.Name))
+		c.exec.ResponseBytes = int64(ew.body.Len())
 		return wc.answer(ew, true), nil
 	}
 	chunkOut := hasBody && resp.contentLength < 0
@@ -382,7 +438,7 @@ func (g *Gateway) forward(wc *wireConn, c *call, up *pool.Conn) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	up.Release(reusable)
+	wc.releaseUp(reusable)
 	return true, nil
 }
 
@@ -394,15 +450,22 @@ func (wc *wireConn) writeResponseHead(c *call, chunked bool) {
 	_, _ = w.Write(wc.resp.statusLine.of(b))
 	_, _ = w.WriteString("\r\n")
 	_, _ = w.Write(appendHeaderString(wc.out[:0], client.RequestIDHeader, c.exec.RequestID))
+	// As net/http's server does, an answer that may have no body carries
+	// no length, and a 304 no type.
+	status := wc.resp.status
+	noLength := status == http.StatusNoContent || status == http.StatusNotModified
 	for _, l := range wc.resp.lines {
-		if l.kind == hdrPass || l.kind == hdrLength {
+		switch {
+		case l.kind == hdrLength && noLength:
+		case l.kind == hdrPass && status == http.StatusNotModified && equalFold(l.name.of(b), "content-type"):
+		case l.kind == hdrPass || l.kind == hdrLength:
 			_, _ = w.Write(appendHeader(wc.out[:0], l.name.of(b), l.value.of(b)))
 		}
 	}
 	if chunked {
 		_, _ = w.WriteString("Transfer-Encoding: chunked\r\n")
 	}
-	if wc.req.close {
+	if wc.req.close || wc.s.closing.Load() {
 		_, _ = w.WriteString("Connection: close\r\n")
 	}
 	_, _ = w.WriteString("\r\n")
@@ -501,9 +564,13 @@ func readTrailers(br *bufio.Reader, dst []byte) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		line := bytes.TrimRight(dst[start:], "\r\n")
+		line := bytes.TrimSuffix(dst[start:], []byte("\n"))
+		line = bytes.TrimSuffix(line, []byte("\r"))
 		if len(line) == 0 {
 			return out, nil
+		}
+		if bytes.ContainsAny(line, "\r\n") {
+			return nil, fmt.Errorf("%w: bad trailer line", errBadAnswer)
 		}
 		withEnd := append(line[:len(line):len(line)], '\r', '\n')
 		if l, ok := parseHeaderLine(withEnd, 0); ok && !equalFold(l.name.of(withEnd), "transfer-encoding") &&
@@ -570,16 +637,15 @@ func (g *Gateway) wireFailure(c *call, err error) *errorWriter {
 	name := c.target.Name
 	switch {
 	case errors.Is(err, pool.ErrResponseHeadTooLarge):
-		c.broken = true
 		c.fail(ew, http.StatusBadGateway, fmt.Sprintf("function %s: %v", name, err))
 	case errors.Is(err, errBadAnswer):
 		c.broken = true
 		c.fail(ew, http.StatusBadGateway, fmt.Sprintf("function %s instance failed: %v", name, err))
-	case !time.Now().Before(deadlineOf(c.ctx)):
+	case !time.Now().Before(c.deadline):
 		c.timeout(ew)
 	default:
 		c.broken = true
-		reason := instanceFailure(c.ctx, c.lease.Instance())
+		reason := instanceFailure(c.deadline, c.lease.Instance())
 		if reason == "" {
 			reason = "closed the connection without answering: " + err.Error()
 		}
@@ -592,36 +658,33 @@ func (g *Gateway) wireFailure(c *call, err error) *errorWriter {
 
 // wireAborted records why an answer broke off after its head was sent:
 // the same reasons as aborted on net/http's path.
-func (g *Gateway) wireAborted(c *call, err error) {
+func (g *Gateway) wireAborted(wc *wireConn, c *call, err error) {
 	var ce callerError
 	switch {
+	case wc.s.cut.Load():
+		wc.cutShort(c)
 	case c.responseTooLarge:
 		c.exec.Status = client.ExecutionError
 		c.exec.Error = fmt.Sprintf("response cut at the limit of %d KiB",
 			c.target.Pool.Deployment().Config.Limits.MaxResponseKB)
-	case !time.Now().Before(deadlineOf(c.ctx)):
+	case !time.Now().Before(c.deadline):
 		c.broken = true
 		c.exec.Status = client.ExecutionTimeout
 		c.exec.Error = fmt.Sprintf("response cut at the timeout of %s",
 			c.target.Pool.Deployment().Config.Limits.Timeout)
-	case errors.As(err, &ce):
+	case errors.As(err, &ce), wc.gone.Load():
 		c.callerGone = true
 		c.exec.Status = client.ExecutionError
 		c.exec.Error = "caller went away during the response"
 	default:
 		c.broken = true
 		c.exec.Status = client.ExecutionError
-		reason := instanceFailure(c.ctx, c.lease.Instance())
+		reason := instanceFailure(c.deadline, c.lease.Instance())
 		if reason == "" {
 			reason = "connection to the instance broke"
 		}
 		c.exec.Error = "response cut: " + reason
 	}
-}
-
-func deadlineOf(ctx context.Context) time.Time {
-	d, _ := ctx.Deadline()
-	return d
 }
 
 // errorWriter is an http.ResponseWriter that keeps an answer the gateway

@@ -137,6 +137,26 @@ func (p *Pool) Acquire(ctx context.Context, requestID string) (*Lease, error) {
 	}
 }
 
+// TryAcquire reserves a slot on a free instance without waiting, or
+// returns nil when there is none (or the pool is closed): then Acquire
+// waits for one. It spares a call that finds a free slot the context
+// Acquire needs.
+func (p *Pool) TryAcquire(requestID string) *Lease {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	inst := p.freeInstanceLocked()
+	if inst == nil {
+		p.mu.Unlock()
+		return nil
+	}
+	inst.inflight++
+	p.mu.Unlock()
+	return p.lease(inst, requestID, false)
+}
+
 // abandon takes a waiter out of the queue. If a slot was handed to it in
 // the meantime, the call takes it after all rather than losing it.
 func (p *Pool) abandon(w *waiter, requestID string, err error) (*Lease, error) {

@@ -98,14 +98,37 @@ func (t *transport) CloseIdleConnections() {
 }
 
 func (t *transport) get(ctx context.Context) (c *conn, reused bool, err error) {
-	t.mu.Lock()
-	if n := len(t.idle); n > 0 {
-		c = t.idle[n-1]
-		t.idle = t.idle[:n-1]
-		t.mu.Unlock()
+	if c := t.takeIdle(); c != nil {
 		return c, true, nil
 	}
-	t.mu.Unlock()
+	return t.dial(ctx)
+}
+
+// getBy is get for a caller with a deadline rather than a context.
+func (t *transport) getBy(deadline time.Time) (c *conn, reused bool, err error) {
+	if c := t.takeIdle(); c != nil {
+		return c, true, nil
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	return t.dial(ctx)
+}
+
+// takeIdle returns an idle connection, or nil.
+func (t *transport) takeIdle() *conn {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := len(t.idle)
+	if n == 0 {
+		return nil
+	}
+	c := t.idle[n-1]
+	t.idle = t.idle[:n-1]
+	return c
+}
+
+// dial opens a new connection to the instance.
+func (t *transport) dial(ctx context.Context) (c *conn, reused bool, err error) {
 	nc, err := runtime.Dial(ctx, t.ep)
 	if err != nil {
 		return nil, false, err
@@ -319,9 +342,10 @@ type Conn struct {
 	Reused bool
 }
 
-// Conn returns a connection to the instance, idle or new.
-func (i *Instance) Conn(ctx context.Context) (*Conn, error) {
-	c, reused, err := i.transport.get(ctx)
+// Conn returns a connection to the instance, idle or new; a new one is
+// dialled by the deadline.
+func (i *Instance) Conn(deadline time.Time) (*Conn, error) {
+	c, reused, err := i.transport.getBy(deadline)
 	if err != nil {
 		return nil, err
 	}
