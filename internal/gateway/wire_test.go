@@ -295,3 +295,48 @@ func FuzzResponseHead(f *testing.F) {
 		}
 	})
 }
+
+// benchHead is a call's head as the benchmarks' load generator sends it.
+var benchHead = []byte("GET /f/bench-warm/ HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: Go-http-client/1.1\r\n" +
+	"Accept-Encoding: gzip\r\n\r\n")
+
+// BenchmarkParseRequestHead measures reading a call's head on the own
+// path; it must not allocate.
+func BenchmarkParseRequestHead(b *testing.B) {
+	var h requestHead
+	b.ReportAllocs()
+	for b.Loop() {
+		n, _ := scanRequestHead(benchHead, 0)
+		if n != len(benchHead) || !parseRequestHead(benchHead[:n], &h) {
+			b.Fatal("not plain")
+		}
+	}
+}
+
+// BenchmarkBuildRequest measures writing the request to the instance.
+func BenchmarkBuildRequest(b *testing.B) {
+	wc := &wireConn{head: benchHead, clientIP: "127.0.0.1"}
+	if !parseRequestHead(wc.head, &wc.req) {
+		b.Fatal("not plain")
+	}
+	c := &call{path: "/", rawPath: "/"}
+	c.exec.RequestID = "01a23d83-7bbe-752c-9065-e6d266880154"
+	var out []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		out = wc.buildRequest(out[:0], c, "")
+	}
+}
+
+// BenchmarkParseResponseHead measures reading an instance's answer head.
+func BenchmarkParseResponseHead(b *testing.B) {
+	head := []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n" +
+		"Date: Thu, 03 Dec 2026 20:05:56 GMT\r\nContent-Length: 2\r\n\r\n")
+	var h responseHead
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := parseResponseHead(head, &h); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
