@@ -18,14 +18,25 @@ url=http://$addr
 mkdir -p "$data"
 log=$data/backend.log
 
-if ! curl -fsS "$url/healthz" >/dev/null 2>&1; then
+pid=
+if curl -fsS "$url/healthz" >/dev/null 2>&1; then
+	echo "a backend already answers on $url: using it" >&2
+else
 	echo "starting the backend on $url (log: $log)" >&2
 	CONTAINERPUB_DATA_DIR=$data CONTAINERPUB_ADDR=$addr \
 		nohup bin/dart_cloud_backend >>"$log" 2>&1 &
-	echo $! >"$data/backend.pid"
+	pid=$!
+	echo "$pid" >"$data/backend.pid"
 fi
 for _ in $(seq 1 300); do
 	curl -fsS "$url/readyz" >/dev/null 2>&1 && break
+	if [[ -n $pid ]] && ! kill -0 "$pid" 2>/dev/null; then
+		# It exited: the address is taken, say, or the data directory in use.
+		rm -f "$data/backend.pid"
+		echo "the backend exited; the end of $log:" >&2
+		tail -n 5 "$log" >&2
+		exit 1
+	fi
 	sleep 0.2
 done
 curl -fsS "$url/readyz" >/dev/null || { echo "backend not ready; see $log" >&2; exit 1; }
