@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -128,20 +129,88 @@ func TestHostileFunctionsAndCallers(t *testing.T) {
 			busy <- resp
 		}()
 		time.Sleep(300 * time.Millisecond)
-		for i := range 3 {
-			conn := rawCall(t, b, fmt.Sprintf("GET /f/queuegone/echo HTTP/1.1\r\nHost: x\r\nX-Request-Id: gone-%d\r\n\r\n", i))
+		// The first call has no body; the others have bodies that the own
+		// path hands to net/http's: chunked and whole, chunked and cut
+		// off, and longer than the own path takes, cut off.
+		bodies := []string{
+			"\r\n",
+			"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+			"Transfer-Encoding: chunked\r\n\r\n400\r\n" + strings.Repeat("x", 100),
+			"Content-Length: 100000\r\n\r\n" + strings.Repeat("x", 10000),
+		}
+		for i, rest := range bodies {
+			conn := rawCall(t, b, fmt.Sprintf("POST /f/queuegone/echo HTTP/1.1\r\nHost: x\r\nX-Request-Id: gone-%d\r\n", i)+rest)
 			time.Sleep(50 * time.Millisecond)
 			_ = conn.Close()
 		}
 		if r := <-busy; r.StatusCode != 200 {
 			t.Fatalf("the call holding the slot = %d, want 200", r.StatusCode)
 		}
-		for i := range 3 {
+		for i := range bodies {
 			ex := execution(t, u, "queuegone", fmt.Sprintf("gone-%d", i))
 			if ex.Status != client.ExecutionRejected || ex.InstanceID != "" || !strings.Contains(ex.Error, "went away") {
 				t.Errorf("call %d of a caller gone while queued: %s on %q, %q; want rejected, never on an instance",
 					i, ex.Status, ex.InstanceID, ex.Error)
 			}
+		}
+	})
+
+	t.Run("answers_that_are_not_http_alike_on_both_paths", func(t *testing.T) {
+		t.Parallel()
+		deployBehave(t, u, "rawans", "")
+		// A call without a body takes the own path; a chunked body hands
+		// it to net/http's.
+		paths := []struct {
+			name string
+			body func() io.Reader
+		}{
+			{"own path", func() io.Reader { return nil }},
+			{"net/http path", func() io.Reader { return io.MultiReader(strings.NewReader("x")) }},
+		}
+		send := func(body io.Reader, answer string) (*http.Response, error) {
+			req, err := http.NewRequest("POST", b.URL+"/f/rawans/raw?answer="+url.QueryEscape(answer), body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return http.DefaultClient.Do(req)
+		}
+		// The function closes the connection after each raw answer; a
+		// good one says so.
+		const chunked = "HTTP/1.1 200 OK\r\nConnection: close\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\n\r\n2\r\nhi\r\n0\r\n"
+		for _, p := range paths {
+			for _, bad := range []string{"HTTP/1.1 2x0 OK\r\n\r\n", "HTTP/1.1 200 OK\r\nno colon\r\n\r\n", "SSH-2.0-x\r\n\r\n"} {
+				resp, err := send(p.body(), bad)
+				if err != nil {
+					t.Fatalf("%s, answer %q: %v", p.name, bad, err)
+				}
+				data, _ := io.ReadAll(resp.Body)
+				_ = resp.Body.Close()
+				if resp.StatusCode != http.StatusBadGateway || !strings.Contains(string(data), "instance failed: invalid HTTP answer") {
+					t.Errorf("%s, answer %q: %d %s; want 502 saying the answer was not HTTP", p.name, bad, resp.StatusCode, data)
+				}
+			}
+			// Trailers pass; a malformed trailer breaks the answer.
+			resp, err := send(p.body(), chunked+"X-Sum: 7\r\n\r\n")
+			if err != nil {
+				t.Fatalf("%s, answer with a trailer: %v", p.name, err)
+			}
+			data, err := io.ReadAll(resp.Body)
+			_ = resp.Body.Close()
+			if err != nil || string(data) != "hi" || resp.Trailer.Get("X-Sum") != "7" {
+				t.Errorf("%s, answer with a trailer: %q, trailer %v, error %v; want %q and X-Sum 7", p.name, data, resp.Trailer, err, "hi")
+			}
+			resp, err = send(p.body(), chunked+"no colon\r\n\r\n")
+			if err != nil {
+				t.Fatalf("%s, answer with a bad trailer: %v", p.name, err)
+			}
+			data, err = io.ReadAll(resp.Body)
+			_ = resp.Body.Close()
+			if err == nil {
+				t.Errorf("%s, answer with a bad trailer: read %q in full, want the answer broken off", p.name, data)
+			}
+		}
+		if e := echo(t, b, "rawans"); e.Path != "/echo" {
+			t.Errorf("after the bad answers the next call got %+v", e)
 		}
 	})
 

@@ -86,6 +86,9 @@ func runAll(ctx context.Context, cfg Config, logger *slog.Logger) (rep *report, 
 	if rep.Memory.BackendRunPeak, err = b.wholeRun.stop(); err != nil {
 		return nil, err
 	}
+	// The samplers tick apart: the warm run's may have caught a peak
+	// between two ticks of this one.
+	rep.Memory.BackendRunPeak = max(rep.Memory.BackendRunPeak, rep.Memory.BackendPeak)
 	b.wholeRun = nil
 	if rep.LoadEnd, err = proc.LoadAvg(); err != nil {
 		return nil, err

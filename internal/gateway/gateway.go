@@ -138,7 +138,12 @@ func (g *Gateway) resolveError(w http.ResponseWriter, name string, err error) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no active function named %q", name))
 		return
 	}
-	g.log.Error("resolve function", "function", name, "error", err)
+	if errors.Is(err, context.Canceled) {
+		// The caller went away, or the server is closing: nothing failed.
+		g.log.Debug("resolve function cancelled", "function", name)
+	} else {
+		g.log.Error("resolve function", "function", name, "error", err)
+	}
 	writeError(w, http.StatusServiceUnavailable, "function lookup failed; try again")
 }
 
@@ -195,11 +200,24 @@ func (g *Gateway) Call(w http.ResponseWriter, r *http.Request, t *Target, path s
 		return
 	}
 
-	lease, err := g.acquire(ctx, c)
-	if err != nil {
-		g.acquireError(w, c, err)
-		g.rec.RecordExecution(c.finish(g.now()))
-		return
+	body := r.Body
+	hasBody := body != nil && body != http.NoBody
+	lease := t.Pool.TryAcquire(c.exec.RequestID)
+	if lease == nil {
+		// The call waits for a slot: its body is read meanwhile, so that
+		// a caller that hangs up is seen (readahead.go).
+		actx, stop := context.WithCancel(ctx)
+		if hasBody {
+			body = newReadAhead(body, func(error) { stop() })
+		}
+		var err error
+		lease, err = g.acquire(actx, c)
+		stop()
+		if err != nil {
+			g.acquireError(w, c, err)
+			g.rec.RecordExecution(c.finish(g.now()))
+			return
+		}
 	}
 	c.lease = lease
 	c.exec.InstanceID = lease.Instance().Name()
@@ -208,8 +226,8 @@ func (g *Gateway) Call(w http.ResponseWriter, r *http.Request, t *Target, path s
 
 	rw := &responseWriter{ResponseWriter: w}
 	in := r.WithContext(withCall(ctx, c))
-	if r.Body != nil && r.Body != http.NoBody {
-		in.Body = &limitedBody{rc: r.Body, c: c}
+	if hasBody {
+		in.Body = &limitedBody{rc: body, c: c}
 	}
 	defer func() {
 		p := recover()
@@ -354,6 +372,11 @@ func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 		c.callerGone = true
 		c.exec.Status = client.ExecutionError
 		c.exec.Error = "caller went away"
+	case errors.Is(err, pool.ErrBadAnswer):
+		// The instance runs, and said something that is not HTTP: no
+		// exit to wait for. The answer is the own path's (wireFailure).
+		c.broken = true
+		c.fail(w, http.StatusBadGateway, fmt.Sprintf("function %s instance failed: %v", name, pool.ErrBadAnswer))
 	default:
 		c.broken = true
 		reason := instanceFailure(c.deadline, c.lease.Instance())

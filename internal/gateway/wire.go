@@ -2,8 +2,9 @@ package gateway
 
 import (
 	"bytes"
-	"errors"
 	"strconv"
+
+	"github.com/containerpub/containerpub/internal/pool"
 )
 
 // This file reads and checks the HTTP/1.1 heads of the gateway's own
@@ -389,7 +390,7 @@ type responseHead struct {
 }
 
 // errBadAnswer is the error of an answer the gateway cannot forward.
-var errBadAnswer = errors.New("invalid HTTP answer")
+var errBadAnswer = pool.ErrBadAnswer
 
 // parseResponseHead parses the head of an answer, b ending with its empty
 // line; lines may end in CRLF or a bare LF.

@@ -248,6 +248,13 @@ func (g *Gateway) exchange(wc *wireConn, c *call, query string, deadline time.Ti
 	if err != nil {
 		wc.releaseUp(false)
 		g.wireAborted(wc, c, err)
+		// What was forwarded still goes out, as it does on net/http's
+		// path; the connection's end then breaks the answer off.
+		var ce callerError
+		if !errors.As(err, &ce) && !wc.gone.Load() && !wc.s.cut.Load() {
+			_ = wc.nc.SetWriteDeadline(time.Now().Add(finalWriteGrace)) // a closed connection fails the flush
+			_ = wc.bw.Flush()                                           // best effort: the connection ends next
+		}
 		return false
 	}
 	return keep
@@ -554,7 +561,7 @@ func (g *Gateway) copyChunked(wc *wireConn, c *call, up *pool.Conn) error {
 }
 
 // readTrailers reads the trailer section after a last chunk and returns
-// its valid lines; the others are dropped.
+// its lines but framing ones; a malformed line fails it.
 func readTrailers(br *bufio.Reader, dst []byte) ([]byte, error) {
 	var out []byte
 	for {
@@ -573,8 +580,14 @@ func readTrailers(br *bufio.Reader, dst []byte) ([]byte, error) {
 			return nil, fmt.Errorf("%w: bad trailer line", errBadAnswer)
 		}
 		withEnd := append(line[:len(line):len(line)], '\r', '\n')
-		if l, ok := parseHeaderLine(withEnd, 0); ok && !equalFold(l.name.of(withEnd), "transfer-encoding") &&
-			!equalFold(l.name.of(withEnd), "content-length") {
+		l, ok := parseHeaderLine(withEnd, 0)
+		if !ok {
+			// As on net/http's path, where a malformed trailer fails the
+			// body's read.
+			return nil, fmt.Errorf("%w: bad trailer line", errBadAnswer)
+		}
+		// Framing fields mean nothing in a trailer; they are dropped.
+		if !equalFold(l.name.of(withEnd), "transfer-encoding") && !equalFold(l.name.of(withEnd), "content-length") {
 			out = append(out, withEnd...)
 		}
 	}

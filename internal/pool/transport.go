@@ -9,7 +9,10 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/containerpub/containerpub/internal/runtime"
 )
@@ -45,6 +48,39 @@ type conn struct {
 	head *headLimit
 	br   *bufio.Reader
 	bw   *bufio.Writer
+	// idleSince is when the connection last went back to the idle list.
+	idleSince time.Time
+}
+
+// idleCheckAfter is how long a connection sits idle before it is checked
+// for having been closed by the instance when taken again. An instance
+// may close kept-alive connections after an idle time of its own (Node's
+// server does after 5 s) without a word; a call sent on such a
+// connection could not be told from one the instance failed. Under load
+// connections go back to work well within this and pay nothing.
+const idleCheckAfter = 50 * time.Millisecond
+
+// closedByPeer reports whether the instance has closed nc, or sent on
+// it unasked (which makes it unusable as well), with one non-blocking
+// peek at the socket.
+func closedByPeer(nc net.Conn) bool {
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return true
+	}
+	closed := false
+	var b [1]byte
+	err = rc.Read(func(fd uintptr) bool {
+		n, _, rerr := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+		// EAGAIN: nothing to read, the connection is open and quiet.
+		closed = !errors.Is(rerr, unix.EAGAIN) || n > 0
+		return true
+	})
+	return err != nil || closed
 }
 
 // MaxResponseHeadBytes is the most an instance's answer may take before
@@ -56,6 +92,10 @@ const MaxResponseHeadBytes = 1 << 20
 // ErrResponseHeadTooLarge is the error of a call whose answer's head
 // passed MaxResponseHeadBytes.
 var ErrResponseHeadTooLarge = fmt.Errorf("answer's headers are over the limit of %d KiB", MaxResponseHeadBytes>>10)
+
+// ErrBadAnswer is the error of a call whose instance answered with
+// something that is not HTTP/1.1, as opposed to breaking the connection.
+var ErrBadAnswer = errors.New("invalid HTTP answer")
 
 // headLimit passes reads through while it is off, and stops them with
 // ErrResponseHeadTooLarge once left bytes have passed while it is on.
@@ -98,7 +138,7 @@ func (t *transport) CloseIdleConnections() {
 }
 
 func (t *transport) get(ctx context.Context) (c *conn, reused bool, err error) {
-	if c := t.takeIdle(); c != nil {
+	if c := t.takeLive(); c != nil {
 		return c, true, nil
 	}
 	return t.dial(ctx)
@@ -106,7 +146,7 @@ func (t *transport) get(ctx context.Context) (c *conn, reused bool, err error) {
 
 // getBy is get for a caller with a deadline rather than a context.
 func (t *transport) getBy(deadline time.Time) (c *conn, reused bool, err error) {
-	if c := t.takeIdle(); c != nil {
+	if c := t.takeLive(); c != nil {
 		return c, true, nil
 	}
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
@@ -127,6 +167,18 @@ func (t *transport) takeIdle() *conn {
 	return c
 }
 
+// takeLive returns an idle connection the instance has not closed, or
+// nil.
+func (t *transport) takeLive() *conn {
+	for {
+		c := t.takeIdle()
+		if c == nil || time.Since(c.idleSince) < idleCheckAfter || !closedByPeer(c.nc) {
+			return c
+		}
+		_ = c.nc.Close() // closed by the instance already
+	}
+}
+
 // dial opens a new connection to the instance.
 func (t *transport) dial(ctx context.Context) (c *conn, reused bool, err error) {
 	nc, err := runtime.Dial(ctx, t.ep)
@@ -140,6 +192,7 @@ func (t *transport) dial(ctx context.Context) (c *conn, reused bool, err error) 
 func (t *transport) put(c *conn) {
 	t.mu.Lock()
 	if !t.closed && len(t.idle) < t.maxIdle {
+		c.idleSince = time.Now()
 		t.idle = append(t.idle, c)
 		t.mu.Unlock()
 		return
@@ -264,12 +317,24 @@ func readResponse(c *conn, req *http.Request) (*http.Response, error) {
 	for {
 		resp, err := http.ReadResponse(c.br, req)
 		if err != nil {
+			if malformed(err) {
+				return nil, fmt.Errorf("%w: %w", ErrBadAnswer, err)
+			}
 			return nil, err
 		}
 		if resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
 			return resp, nil
 		}
 	}
+}
+
+// malformed tells an error of http.ReadResponse that comes from what the
+// instance sent from one that comes from the connection: its end, its
+// deadline, or a failure of the socket.
+func malformed(err error) bool {
+	var ne net.Error
+	return !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) &&
+		!errors.Is(err, ErrResponseHeadTooLarge) && !errors.Is(err, net.ErrClosed) && !errors.As(err, &ne)
 }
 
 // body is an answer's body. Read to its end, it gives its connection back

@@ -128,3 +128,94 @@ func TestTransportAllowsAHeadUnderTheLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestTransportTellsBadAnswersFromBrokenConnections wants an answer that
+// is not HTTP reported as ErrBadAnswer, and one cut off by the
+// connection's end not: only the second may mean the instance died.
+func TestTransportTellsBadAnswersFromBrokenConnections(t *testing.T) {
+	for _, tc := range []struct {
+		answer string
+		bad    bool
+	}{
+		{"HTTP/1.1 2x0 OK\r\n\r\n", true},
+		{"HTTP/1.1 200 OK\r\nno colon\r\n\r\n", true},
+		{"SSH-2.0-x\r\n\r\n", true},
+		{"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n", true},
+		{"", false},
+		{"HTTP/1.1 200 OK\r\n", false},
+		{"HTTP/1.1 200 OK\r\nX-A: b", false},
+	} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			if _, err := http.ReadRequest(bufio.NewReader(c)); err == nil {
+				_, _ = io.WriteString(c, tc.answer)
+			}
+		}()
+		resp, err := get(t, newTransport(runtime.Endpoint{Network: "tcp", Address: ln.Addr().String()}, 4))
+		_ = ln.Close()
+		if err == nil {
+			_ = resp.Body.Close()
+			t.Fatalf("answer %q was taken as HTTP", tc.answer)
+		}
+		if errors.Is(err, ErrBadAnswer) != tc.bad {
+			t.Errorf("answer %q: error %v; want ErrBadAnswer %v", tc.answer, err, tc.bad)
+		}
+	}
+}
+
+// TestTransportDropsConnectionsClosedWhileIdle has an instance close
+// each connection after its answer without saying so, as servers with
+// an idle timeout do, and wants a later call with a body, which cannot
+// be sent twice, to go on a new connection rather than fail.
+func TestTransportDropsConnectionsClosedWhileIdle(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				req, err := http.ReadRequest(bufio.NewReader(c))
+				if err != nil {
+					return
+				}
+				_, _ = io.Copy(io.Discard, req.Body)
+				_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+			}()
+		}
+	}()
+	tr := newTransport(runtime.Endpoint{Network: "tcp", Address: ln.Addr().String()}, 4)
+	for i := range 3 {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://function/", io.MultiReader(strings.NewReader("body")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			cancel()
+			t.Fatalf("call %d after the instance closed the idle connection: %v", i, err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		cancel()
+		if err != nil || string(b) != "ok" {
+			t.Fatalf("call %d: %q, %v", i, b, err)
+		}
+		time.Sleep(idleCheckAfter + 10*time.Millisecond)
+	}
+}

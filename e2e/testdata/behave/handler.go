@@ -94,6 +94,14 @@ func Handle(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "logged binary")
 	case "hijack":
 		hijack(w, q.Get("target"))
+	case "raw":
+		// Answer with the bytes of "answer" as they are, HTTP or not,
+		// then close the connection.
+		if conn, rw, err := http.NewResponseController(w).Hijack(); err == nil {
+			rw.WriteString(q.Get("answer"))
+			rw.Flush()
+			conn.Close()
+		}
 	case "inflight":
 		n := inflight.Add(1)
 		defer inflight.Add(-1)
