@@ -155,6 +155,88 @@ func TestHostileFunctionsAndCallers(t *testing.T) {
 		}
 	})
 
+	// A body that is not well formed is the caller's fault: a 400 that
+	// says so, whether the call had its slot or waited for one, and the
+	// instance goes on serving.
+	t.Run("malformed_bodies_are_refused_and_spare_the_instance", func(t *testing.T) {
+		t.Parallel()
+		deployBehave(t, u, "badbody", "scaling:\n  concurrency: 1\n  max_instances: 1\n  queue_timeout: 60s\n")
+		first := echo(t, b, "badbody")
+		const bad = "Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"
+		refused := func(id string) {
+			t.Helper()
+			conn := rawCall(t, b, "POST /f/badbody/echo HTTP/1.1\r\nHost: x\r\nX-Request-Id: "+id+"\r\n"+bad)
+			_ = conn.SetReadDeadline(time.Now().Add(time.Second))
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatalf("%s: no answer within a second: %v", id, err)
+			}
+			data, _ := io.ReadAll(resp.Body)
+			_ = resp.Body.Close()
+			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(data), "request body is malformed") {
+				t.Errorf("%s: %d %s; want 400 saying the body is malformed", id, resp.StatusCode, data)
+			}
+			ex := execution(t, u, "badbody", id)
+			if ex.Status != client.ExecutionRejected || ex.HTTPStatus != http.StatusBadRequest {
+				t.Errorf("%s: recorded %s %d %q; want rejected 400", id, ex.Status, ex.HTTPStatus, ex.Error)
+			}
+		}
+		refused("bad-free")
+		if e := echo(t, b, "badbody"); e.Instance != first.Instance {
+			t.Errorf("after a malformed body the next call ran on instance %d, want the same instance %d", e.Instance, first.Instance)
+		}
+
+		// While the only slot is taken, the body is read ahead, and the
+		// call refused at once.
+		busy := make(chan answer, 1)
+		go func() {
+			resp, _ := call(t, b, "GET", "badbody", "/sleep?d=3s", nil, nil)
+			busy <- resp
+		}()
+		time.Sleep(300 * time.Millisecond)
+		refused("bad-queued")
+		select {
+		case <-busy:
+			t.Errorf("the malformed body was answered only after the slot was free")
+		default:
+		}
+
+		// A caller that waits for 100 Continue is not told to send its
+		// body while its call waits: it might only be refused.
+		conn := rawCall(t, b, "POST /f/badbody/echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+		br := bufio.NewReader(conn)
+		_ = conn.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		if line, err := br.ReadString('\n'); err == nil {
+			t.Errorf("a call waiting for a slot was answered %q before the slot was free", line)
+		}
+		if r := <-busy; r.StatusCode != 200 {
+			t.Fatalf("the call holding the slot = %d, want 200", r.StatusCode)
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+		line, err := br.ReadString('\n')
+		if err != nil || !strings.Contains(line, "100") {
+			t.Fatalf("once the slot was free the call got %q, %v; want 100 Continue", line, err)
+		}
+		if _, err := br.ReadString('\n'); err != nil { // the blank line after it
+			t.Fatal(err)
+		}
+		if _, err := conn.Write([]byte("hello")); err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e echoed
+		err = json.NewDecoder(resp.Body).Decode(&e)
+		_ = resp.Body.Close()
+		if resp.StatusCode != 200 || err != nil || e.Body != "hello" || e.Instance != first.Instance {
+			t.Errorf("the call that waited for 100 Continue = %d, %+v, %v; want its body echoed on instance %d",
+				resp.StatusCode, e, err, first.Instance)
+		}
+	})
+
 	t.Run("answers_that_are_not_http_alike_on_both_paths", func(t *testing.T) {
 		t.Parallel()
 		deployBehave(t, u, "rawans", "")
@@ -211,6 +293,35 @@ func TestHostileFunctionsAndCallers(t *testing.T) {
 		}
 		if e := echo(t, b, "rawans"); e.Path != "/echo" {
 			t.Errorf("after the bad answers the next call got %+v", e)
+		}
+		// A function that closes its connection right after an answer
+		// that did not say so: the next call, with a body that cannot
+		// be sent twice, goes on a new connection, on either path. (The
+		// pause lets the function's close land: one that comes after
+		// the next call was sent fails that call, as with any client.
+		// It is shorter than the 50 ms an idle connection had to wait
+		// for the check before.)
+		for _, p := range paths {
+			for i := range 3 {
+				resp, err := send(p.body(), "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+				if err != nil {
+					t.Fatalf("%s: %v", p.name, err)
+				}
+				data, _ := io.ReadAll(resp.Body)
+				_ = resp.Body.Close()
+				if resp.StatusCode != 200 || string(data) != "ok" {
+					t.Fatalf("%s: answer without Connection: close = %d %q", p.name, resp.StatusCode, data)
+				}
+				time.Sleep(20 * time.Millisecond)
+				body := p.body()
+				if body == nil {
+					body = strings.NewReader("x") // a body of known length: the own path
+				}
+				a, data := call(t, b, "POST", "rawans", "/echo", body, nil)
+				if a.StatusCode != 200 {
+					t.Errorf("%s, call %d right after the function closed a kept-alive connection = %d %s", p.name, i, a.StatusCode, data)
+				}
+			}
 		}
 	})
 

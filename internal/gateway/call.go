@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -39,8 +40,12 @@ type call struct {
 
 	// The request body is read by the transport's own goroutine, which
 	// may outlive the handler: what it writes is atomic.
-	requestBytes     atomic.Int64
-	requestTooLarge  atomic.Bool
+	requestBytes    atomic.Int64
+	requestTooLarge atomic.Bool
+	// bodyErr is what ended the reading of the caller's body before its
+	// end, other than the size limit: the caller hanging up, or a body
+	// that is not well formed (a bad chunk).
+	bodyErr          atomic.Pointer[bodyFailure]
 	responseTooLarge bool
 	// broken marks the instance for removal: it timed out or failed.
 	broken bool
@@ -117,6 +122,55 @@ func (c *call) finish(now time.Time) store.Execution {
 	c.exec.CompletedAt = &now
 	c.exec.DurationMS = float64(now.Sub(c.exec.StartedAt)) / float64(time.Millisecond)
 	return c.exec
+}
+
+// bodyFailure is an error reading the caller's body.
+type bodyFailure struct{ err error }
+
+// noteBodyError keeps the first error that ended reading the caller's
+// body early. The body's end and the size limit are not such errors.
+func (c *call) noteBodyError(err error) {
+	if err == nil || errors.Is(err, io.EOF) || errors.Is(err, errRequestTooLarge) {
+		return
+	}
+	c.bodyErr.CompareAndSwap(nil, &bodyFailure{err})
+}
+
+// bodyFailed answers a call whose body could not be read, and reports
+// whether it was one. A caller that hung up is not answered; a body that
+// is not well formed is a 400 that says what was wrong. Neither is the
+// function's doing. A call that never reached an instance (queued) is
+// recorded as rejected, as other calls refused before it are.
+func (c *call) bodyFailed(w http.ResponseWriter, queued bool) bool {
+	f := c.bodyErr.Load()
+	if f == nil {
+		return false
+	}
+	if callerHungUp(f.err) {
+		c.exec.Status = client.ExecutionError
+		c.exec.Error = "caller went away while sending the body"
+		if queued {
+			c.exec.Status = client.ExecutionRejected
+			c.exec.Error = "caller went away while queued, sending the body"
+		}
+		return true
+	}
+	c.reject(w, http.StatusBadRequest, "request body is malformed: "+f.err.Error())
+	return true
+}
+
+// errTrailerEOF is net/http's error for a body whose trailers were cut
+// off; it has no variable of its own.
+const errTrailerEOF = "http: unexpected EOF reading trailer"
+
+// callerHungUp tells an error reading a request body that comes from the
+// connection (its end, its deadline, a reset) from one about what the
+// caller sent.
+func callerHungUp(err error) bool {
+	var ne net.Error // syscall errors such as ECONNRESET are net.Errors
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, http.ErrBodyReadAfterClose) || errors.As(err, &ne) ||
+		err.Error() == errTrailerEOF
 }
 
 // reject answers a call refused before it reached the function.
@@ -282,6 +336,7 @@ func (l *limitedBody) Read(p []byte) (int, error) {
 	}
 	n, err := l.rc.Read(p)
 	l.c.requestBytes.Add(int64(n))
+	l.c.noteBodyError(err)
 	return n, err
 }
 

@@ -207,14 +207,19 @@ func (g *Gateway) Call(w http.ResponseWriter, r *http.Request, t *Target, path s
 		// The call waits for a slot: its body is read meanwhile, so that
 		// a caller that hangs up is seen (readahead.go).
 		actx, stop := context.WithCancel(ctx)
-		if hasBody {
-			body = newReadAhead(body, func(error) { stop() })
+		if hasBody && !expectsContinue(r) {
+			body = newReadAhead(body, func(err error) {
+				c.noteBodyError(err)
+				stop()
+			})
 		}
 		var err error
 		lease, err = g.acquire(actx, c)
 		stop()
 		if err != nil {
-			g.acquireError(w, c, err)
+			if !c.bodyFailed(w, true) {
+				g.acquireError(w, c, err)
+			}
 			g.rec.RecordExecution(c.finish(g.now()))
 			return
 		}
@@ -259,6 +264,14 @@ func (g *Gateway) Call(w http.ResponseWriter, r *http.Request, t *Target, path s
 		}
 	}()
 	g.proxy.ServeHTTP(rw, in)
+}
+
+// expectsContinue reports whether the caller waits for 100 Continue
+// before it sends the body. Such a body is not read ahead while the call
+// waits for a slot: reading it would tell the caller to send it, only to
+// be refused if the wait ends at capacity.
+func expectsContinue(r *http.Request) bool {
+	return strings.EqualFold(r.Header.Get("Expect"), "100-continue")
 }
 
 // callerGrace is how long after a call's deadline its caller's
@@ -368,6 +381,12 @@ func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 		c.fail(w, http.StatusBadGateway, fmt.Sprintf("function %s: %v", name, err))
 	case errors.Is(c.ctx.Err(), context.DeadlineExceeded):
 		c.timeout(w)
+	case c.bodyFailed(w, false):
+		// The function may have the start of the request and be working
+		// on it: as for a caller gone, its slot is kept until it is done.
+		// One that got none of it has nothing to do.
+		var be *pool.RequestBodyError
+		c.callerGone = !errors.As(err, &be) || be.Sent
 	case c.ctx.Err() != nil:
 		c.callerGone = true
 		c.exec.Status = client.ExecutionError

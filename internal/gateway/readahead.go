@@ -15,6 +15,10 @@ import (
 // readAhead reads its body: a caller that hangs up in the middle of it
 // shows as a read error, and one that hangs up after sending all of it
 // is seen by net/http, whose background read starts at the body's end.
+// A body that is not well formed shows as a read error too: the call is
+// then refused with a 400 at once (call.bodyFailed). A caller that
+// waits for 100 Continue before sending its body is not read ahead: that
+// would ask for a body the call may never use.
 
 // readAheadLimit bounds what a waiting call's body is read ahead: a
 // queue of a thousand calls holds at most 64 MiB. A longer body waits

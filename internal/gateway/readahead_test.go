@@ -4,8 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
+	"net"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"testing/iotest"
 	"time"
@@ -143,4 +147,27 @@ func FuzzTrailers(f *testing.F) {
 			rest = rest[i+2:]
 		}
 	})
+}
+
+// TestCallerHungUp wants errors reading a request body that come from the
+// connection told from those about what the caller sent: the first are a
+// caller gone, the second a 400.
+func TestCallerHungUp(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		gone bool
+	}{
+		{io.ErrUnexpectedEOF, true},
+		{fmt.Errorf("read: %w", syscall.ECONNRESET), true},
+		{&net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded}, true},
+		{net.ErrClosed, true},
+		{errors.New(errTrailerEOF), true},
+		{errors.New("invalid byte in chunk length"), false},
+		{errors.New("malformed chunked encoding"), false},
+		{errors.New("malformed MIME header line: no colon"), false},
+	} {
+		if got := callerHungUp(tc.err); got != tc.gone {
+			t.Errorf("callerHungUp(%v) = %v, want %v", tc.err, got, tc.gone)
+		}
+	}
 }

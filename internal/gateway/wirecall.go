@@ -225,13 +225,15 @@ func (g *Gateway) exchange(wc *wireConn, c *call, query string, deadline time.Ti
 		if err == nil {
 			break
 		}
-		reused := up.Reused
+		reused, sent := up.Reused, up.Sent()
 		wc.releaseUp(false)
 		up = nil
 		// The instance may have closed a connection that sat idle: a
 		// call without a body that it never answered there may go
-		// again, once, on a new one, as on net/http's path.
-		if !reused || answered || attempt > 0 || len(wc.body) > 0 ||
+		// again, once, on a new one, as on net/http's path; so may one
+		// with a body of which nothing could be written (the instance
+		// closed the connection just before it).
+		if !reused || answered || attempt > 0 || (len(wc.body) > 0 && sent) ||
 			!time.Now().Before(deadline) || wc.gone.Load() || wc.s.cut.Load() {
 			break
 		}
@@ -248,8 +250,11 @@ func (g *Gateway) exchange(wc *wireConn, c *call, query string, deadline time.Ti
 	if err != nil {
 		wc.releaseUp(false)
 		g.wireAborted(wc, c, err)
-		// What was forwarded still goes out, as it does on net/http's
-		// path; the connection's end then breaks the answer off.
+		// What was forwarded still goes out, so that the caller of a
+		// streamed answer keeps what it got; the connection's end then
+		// breaks the answer off. (net/http's path sends what it had
+		// flushed: a chunked answer as far as it came, but nothing of a
+		// short answer with a length, which it buffers.)
 		var ce callerError
 		if !errors.As(err, &ce) && !wc.gone.Load() && !wc.s.cut.Load() {
 			_ = wc.nc.SetWriteDeadline(time.Now().Add(finalWriteGrace)) // a closed connection fails the flush

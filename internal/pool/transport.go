@@ -11,6 +11,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -46,41 +47,62 @@ type conn struct {
 	nc net.Conn
 	// head caps what the answer's head may take: br reads through it.
 	head *headLimit
+	// sent counts the bytes written to nc through bw.
+	sent int64
+	peer *peer
 	br   *bufio.Reader
 	bw   *bufio.Writer
-	// idleSince is when the connection last went back to the idle list.
-	idleSince time.Time
 }
 
-// idleCheckAfter is how long a connection sits idle before it is checked
-// for having been closed by the instance when taken again. An instance
-// may close kept-alive connections after an idle time of its own (Node's
-// server does after 5 s) without a word; a call sent on such a
-// connection could not be told from one the instance failed. Under load
-// connections go back to work well within this and pay nothing.
-const idleCheckAfter = 50 * time.Millisecond
+// Every idle connection is checked, when taken again, for having been
+// closed by the instance: an instance may close kept-alive connections
+// after an idle time of its own (Node's server does after 5 s), or right
+// after an answer without saying so, and a call sent on such a
+// connection could not be told from one the instance failed. The check
+// is one non-blocking peek at the socket (BENCHMARKS.md has its cost).
 
-// closedByPeer reports whether the instance has closed nc, or sent on
-// it unasked (which makes it unusable as well), with one non-blocking
-// peek at the socket.
-func closedByPeer(nc net.Conn) bool {
-	sc, ok := nc.(syscall.Conn)
-	if !ok {
+// peer is the check of a connection for having been closed by the
+// instance. Its parts are made once per connection, so that a check
+// allocates nothing.
+type peer struct {
+	raw    syscall.RawConn // nil when the connection has no descriptor
+	peekFn func(fd uintptr) bool
+	closed bool
+	buf    [1]byte
+}
+
+func newPeer(nc net.Conn) *peer {
+	p := &peer{}
+	if sc, ok := nc.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			p.raw = raw
+		}
+	}
+	p.peekFn = p.peek
+	return p
+}
+
+func (p *peer) peek(fd uintptr) bool {
+	// recvfrom without a source address: unix.Recvfrom would allocate
+	// one for every peek.
+	_, _, errno := unix.Syscall6(unix.SYS_RECVFROM, fd,
+		uintptr(unsafe.Pointer(&p.buf[0])), 1, //nolint:gosec // one byte, converted in the call as unsafe.Pointer's rules ask
+		unix.MSG_PEEK|unix.MSG_DONTWAIT, 0, 0)
+	// EAGAIN: nothing to read, the connection is open and quiet. Any
+	// other outcome (its end, a byte, an error) makes it unusable.
+	p.closed = errno != unix.EAGAIN
+	return true
+}
+
+// closedByPeer reports whether the instance has closed the connection,
+// or sent on it unasked (which makes it unusable as well), with one
+// non-blocking peek at the socket.
+func (p *peer) closedByPeer() bool {
+	if p.raw == nil {
 		return false
 	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return true
-	}
-	closed := false
-	var b [1]byte
-	err = rc.Read(func(fd uintptr) bool {
-		n, _, rerr := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
-		// EAGAIN: nothing to read, the connection is open and quiet.
-		closed = !errors.Is(rerr, unix.EAGAIN) || n > 0
-		return true
-	})
-	return err != nil || closed
+	err := p.raw.Read(p.peekFn)
+	return err != nil || p.closed
 }
 
 // MaxResponseHeadBytes is the most an instance's answer may take before
@@ -96,6 +118,27 @@ var ErrResponseHeadTooLarge = fmt.Errorf("answer's headers are over the limit of
 // ErrBadAnswer is the error of a call whose instance answered with
 // something that is not HTTP/1.1, as opposed to breaking the connection.
 var ErrBadAnswer = errors.New("invalid HTTP answer")
+
+// sentCounter writes to a connection and counts what it wrote.
+type sentCounter struct{ c *conn }
+
+func (w sentCounter) Write(p []byte) (int, error) {
+	n, err := w.c.nc.Write(p)
+	w.c.sent += int64(n)
+	return n, err
+}
+
+// RequestBodyError is the error of a call whose caller's body could not
+// be read to its end (the caller went away, or sent a malformed body).
+type RequestBodyError struct {
+	Err error
+	// Sent is true when some of the request had reached the instance,
+	// which may then be working on it.
+	Sent bool
+}
+
+func (e *RequestBodyError) Error() string { return "read request body: " + e.Err.Error() }
+func (e *RequestBodyError) Unwrap() error { return e.Err }
 
 // headLimit passes reads through while it is off, and stops them with
 // ErrResponseHeadTooLarge once left bytes have passed while it is on.
@@ -172,7 +215,7 @@ func (t *transport) takeIdle() *conn {
 func (t *transport) takeLive() *conn {
 	for {
 		c := t.takeIdle()
-		if c == nil || time.Since(c.idleSince) < idleCheckAfter || !closedByPeer(c.nc) {
+		if c == nil || !c.peer.closedByPeer() {
 			return c
 		}
 		_ = c.nc.Close() // closed by the instance already
@@ -186,13 +229,21 @@ func (t *transport) dial(ctx context.Context) (c *conn, reused bool, err error) 
 		return nil, false, err
 	}
 	head := &headLimit{r: nc}
-	return &conn{nc: nc, head: head, br: bufio.NewReaderSize(head, 16<<10), bw: bufio.NewWriterSize(nc, 16<<10)}, false, nil
+	c = &conn{nc: nc, head: head, br: bufio.NewReaderSize(head, 16<<10), peer: newPeer(nc)}
+	c.bw = bufio.NewWriterSize(sentCounter{c}, 16<<10)
+	return c, false, nil
 }
 
+// put keeps c for the next call, or closes it. A connection whose reader
+// holds bytes past the answer's end is closed: the instance sent more than
+// it answered, and the next call must not read it as its own answer.
 func (t *transport) put(c *conn) {
+	if c.br.Buffered() > 0 {
+		_ = c.nc.Close() // unusable: nothing to report
+		return
+	}
 	t.mu.Lock()
 	if !t.closed && len(t.idle) < t.maxIdle {
-		c.idleSince = time.Now()
 		t.idle = append(t.idle, c)
 		t.mu.Unlock()
 		return
@@ -202,8 +253,10 @@ func (t *transport) put(c *conn) {
 }
 
 // RoundTrip sends one request. A request without a body that fails on a
-// kept-alive connection before any answer arrived is tried once more on
-// a new connection: the instance may have closed the idle connection.
+// kept-alive connection before any byte of its answer arrived is tried
+// once more on a new connection: the instance may have closed the idle
+// connection as the request went out. One that failed after some of its
+// answer came is not: the function has run.
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	for attempt := 0; ; attempt++ {
@@ -215,7 +268,8 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err == nil {
 			return resp, nil
 		}
-		if !reused || attempt > 0 || !replayable(req) || ctx.Err() != nil {
+		var un unanswered
+		if !reused || attempt > 0 || !replayable(req) || ctx.Err() != nil || !errors.As(err, &un) {
 			return nil, err
 		}
 	}
@@ -242,6 +296,7 @@ func (t *transport) roundTrip(ctx context.Context, c *conn, req *http.Request) (
 		out.Body = src
 	}
 	writeErr := make(chan error, 1)
+	sentBefore := c.sent
 	if src == nil || (req.ContentLength >= 0 && req.ContentLength <= inlineBodyLimit) {
 		err := writeRequest(c, &out)
 		if err != nil && src != nil && src.err != nil {
@@ -249,7 +304,7 @@ func (t *transport) roundTrip(ctx context.Context, c *conn, req *http.Request) (
 			// the size limit): there is no call to complete.
 			stop()
 			_ = c.nc.Close()
-			return nil, fmt.Errorf("read request body: %w", src.err)
+			return nil, &RequestBodyError{Err: src.err, Sent: c.sent > sentBefore}
 		}
 		// A failed write to the instance may still leave its answer
 		// (for example an early error) to read.
@@ -269,7 +324,7 @@ func (t *transport) roundTrip(ctx context.Context, c *conn, req *http.Request) (
 		stop()
 		_ = c.nc.Close() // broken mid-call; a write still going ends with it
 		if werr := <-writeErr; werr != nil && src != nil && src.err != nil {
-			return nil, fmt.Errorf("read request body: %w", src.err)
+			return nil, &RequestBodyError{Err: src.err, Sent: c.sent > sentBefore}
 		}
 		return nil, fmt.Errorf("read answer: %w", err)
 	}
@@ -314,11 +369,15 @@ func readResponse(c *conn, req *http.Request) (*http.Response, error) {
 	// end; it counts against this head's limit too.
 	c.head.on, c.head.left = true, MaxResponseHeadBytes-c.br.Buffered()
 	defer func() { c.head.on = false }()
+	start := c.head.left
 	for {
 		resp, err := http.ReadResponse(c.br, req)
 		if err != nil {
-			if malformed(err) {
+			switch {
+			case malformed(err):
 				return nil, fmt.Errorf("%w: %w", ErrBadAnswer, err)
+			case c.head.left == start && c.br.Buffered() == 0:
+				return nil, unanswered{err}
 			}
 			return nil, err
 		}
@@ -327,6 +386,13 @@ func readResponse(c *conn, req *http.Request) (*http.Response, error) {
 		}
 	}
 }
+
+// unanswered is the failure of a connection on which no byte of the
+// answer arrived.
+type unanswered struct{ err error }
+
+func (e unanswered) Error() string { return e.err.Error() }
+func (e unanswered) Unwrap() error { return e.err }
 
 // malformed tells an error of http.ReadResponse that comes from what the
 // instance sent from one that comes from the connection: its end, its
@@ -405,7 +471,15 @@ type Conn struct {
 	// failure before any answer may then be the instance having closed
 	// it while idle, and a request without a body may be sent again.
 	Reused bool
+	// sentBefore is what had been written on the connection before
+	// this call.
+	sentBefore int64
 }
+
+// Sent reports whether any byte of this call reached the connection. A
+// call of which none did cannot have reached the function, and may be
+// sent again whatever its body.
+func (c *Conn) Sent() bool { return c.c.sent > c.sentBefore }
 
 // Conn returns a connection to the instance, idle or new; a new one is
 // dialled by the deadline.
@@ -414,7 +488,7 @@ func (i *Instance) Conn(deadline time.Time) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Conn{t: i.transport, c: c, Reused: reused}, nil
+	return &Conn{t: i.transport, c: c, Reused: reused, sentBefore: c.sent}, nil
 }
 
 // Reader returns the connection's buffered reader. While the head of an

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -216,6 +217,135 @@ func TestTransportDropsConnectionsClosedWhileIdle(t *testing.T) {
 		if err != nil || string(b) != "ok" {
 			t.Fatalf("call %d: %q, %v", i, b, err)
 		}
-		time.Sleep(idleCheckAfter + 10*time.Millisecond)
+		// Every connection taken from the idle list is checked, however
+		// briefly it sat there; the pause only lets the instance's close
+		// reach the socket.
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestTransportDropsAConnectionWithBytesPastTheAnswer has an instance send
+// more than its answer, and wants the surplus bytes never to be read as
+// the next call's answer.
+func TestTransportDropsAConnectionWithBytesPastTheAnswer(t *testing.T) {
+	ep := rawServer(t, func(n int) string {
+		return "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" +
+			"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale"
+	})
+	tr := newTransport(ep, 4)
+	for i := range 3 {
+		resp, err := get(t, tr)
+		if err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if err != nil || string(b) != "ok" {
+			t.Fatalf("call %d: body %q, %v; want the call's own answer %q", i, b, err, "ok")
+		}
+	}
+}
+
+// TestTransportRetriesOnlyUnansweredCalls has an instance fail the second
+// call of each connection in several ways, and wants a call without a
+// body sent again only when none of its answer arrived: once any did,
+// the function has run, and must not run twice.
+func TestTransportRetriesOnlyUnansweredCalls(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		second string // what the instance says to a connection's second call before closing it
+		retry  bool
+	}{
+		{"nothing", "", true},
+		{"a cut-off head", "HTTP/1.1 200 OK\r\n", false},
+		{"a bad answer", "SSH-2.0-x\r\n\r\n", false},
+		{"a bad status", "HTTP/1.1 2x0 OK\r\n\r\n", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = ln.Close() })
+			var calls atomic.Int32
+			go func() {
+				for {
+					c, err := ln.Accept()
+					if err != nil {
+						return
+					}
+					go func() {
+						defer c.Close()
+						br := bufio.NewReader(c)
+						for n := 1; ; n++ {
+							if _, err := http.ReadRequest(br); err != nil {
+								return
+							}
+							calls.Add(1)
+							if n == 2 {
+								_, _ = io.WriteString(c, tc.second)
+								return
+							}
+							_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+						}
+					}()
+				}
+			}()
+			tr := newTransport(runtime.Endpoint{Network: "tcp", Address: ln.Addr().String()}, 4)
+			resp, err := get(t, tr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			_ = resp.Body.Close()
+
+			resp, err = get(t, tr) // the connection's second call
+			if err == nil {
+				_ = resp.Body.Close()
+			}
+			switch {
+			case tc.retry && err != nil:
+				t.Fatalf("an unanswered call on a kept-alive connection was not sent again: %v", err)
+			case !tc.retry && err == nil:
+				t.Fatalf("answer %q was taken, or the call sent again", tc.second)
+			}
+			want := int32(2)
+			if tc.retry {
+				want = 3
+			}
+			if got := calls.Load(); got != want {
+				t.Fatalf("the instance got %d calls, want %d", got, want)
+			}
+		})
+	}
+}
+
+// BenchmarkClosedByPeer is the cost of the check every idle connection
+// to an instance gets when it is taken for a call.
+func BenchmarkClosedByPeer(b *testing.B) {
+	dir := b.TempDir()
+	ln, err := net.Listen("unix", dir+"/s")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			defer c.Close()
+			_, _ = io.Copy(io.Discard, c)
+		}
+	}()
+	c, err := net.Dial("unix", dir+"/s")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	p := newPeer(c)
+	b.ReportAllocs()
+	for b.Loop() {
+		if p.closedByPeer() {
+			b.Fatal("an open connection was taken for closed")
+		}
 	}
 }
