@@ -129,14 +129,16 @@ func TestHostileFunctionsAndCallers(t *testing.T) {
 			busy <- resp
 		}()
 		time.Sleep(300 * time.Millisecond)
-		// The first call has no body; the others have bodies that the own
-		// path hands to net/http's: chunked and whole, chunked and cut
-		// off, and longer than the own path takes, cut off.
+		// The first call has no body; the next three have bodies that the
+		// own path hands to net/http's: chunked and whole, chunked and cut
+		// off, and longer than the own path takes, cut off. The last is
+		// cut off on the own path, which reads it before the call waits.
 		bodies := []string{
 			"\r\n",
 			"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
 			"Transfer-Encoding: chunked\r\n\r\n400\r\n" + strings.Repeat("x", 100),
 			"Content-Length: 100000\r\n\r\n" + strings.Repeat("x", 10000),
+			"Content-Length: 100\r\n\r\n" + strings.Repeat("x", 10),
 		}
 		for i, rest := range bodies {
 			conn := rawCall(t, b, fmt.Sprintf("POST /f/queuegone/echo HTTP/1.1\r\nHost: x\r\nX-Request-Id: gone-%d\r\n", i)+rest)

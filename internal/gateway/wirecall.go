@@ -76,7 +76,9 @@ func (g *Gateway) serveWire(wc *wireConn) bool {
 			g.endEarly(wc, c, ew, false) // the body's rest is not waited for
 			return false
 		}
-		c.exec.Status = client.ExecutionError
+		// The call never reached an instance: refused, as on net/http's
+		// path for a call that waited for a slot.
+		c.exec.Status = client.ExecutionRejected
 		c.exec.Error = "caller went away while sending the body"
 		g.rec.RecordExecution(c.finish(g.now()))
 		return false
