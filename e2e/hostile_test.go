@@ -327,6 +327,96 @@ func TestHostileFunctionsAndCallers(t *testing.T) {
 		}
 	})
 
+	// A call that reached the function and failed without an answer may
+	// have run: only a safe method without a body is sent again, and a
+	// call that got any of its answer never is.
+	t.Run("calls_that_may_have_run_are_not_sent_twice", func(t *testing.T) {
+		t.Parallel()
+		deployBehave(t, u, "once", "")
+		runs := func(tag string) int {
+			es, err := u.api(t).Logs(context.Background(), "once", client.LogQuery{Limit: 1000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for _, e := range es {
+				for line := range strings.Lines(e.Text) {
+					if strings.TrimSuffix(line, "\n") == "raw run "+tag {
+						n++
+					}
+				}
+			}
+			return n
+		}
+		cases := []struct {
+			method, tag, answer string
+			body                func() io.Reader
+			want                int
+		}{
+			{"GET", "get-nothing", "", nil, 2},
+			{"POST", "post-nothing", "", nil, 1},
+			{"GET", "get-continue", "HTTP/1.1 100 Continue\r\n\r\n", nil, 1},
+			{"GET", "get-cut", "HTTP/1.1 200 OK\r\n", nil, 1},
+			{"POST", "chunked-nothing", "", func() io.Reader { return io.MultiReader(strings.NewReader("x")) }, 1},
+		}
+		// Each call without a body goes once on the own path (a new
+		// connection to the backend) and once on net/http's (a connection
+		// that a chunked call handed to it).
+		own := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+		handed := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}}
+		if resp, err := handed.Post(b.URL+"/f/once/echo", "text/plain", io.MultiReader(strings.NewReader("x"))); err != nil {
+			t.Fatal(err)
+		} else {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			_ = resp.Body.Close()
+		}
+		type run struct {
+			tag  string
+			want int
+		}
+		var all []run
+		for _, tc := range cases {
+			paths := map[string]*http.Client{"own": own, "nethttp": handed}
+			if tc.body != nil {
+				paths = map[string]*http.Client{"nethttp": handed}
+			}
+			for pname, cl := range paths {
+				tag := tc.tag + "-" + pname
+				echo(t, b, "once") // leaves a kept-alive connection to the instance
+				var body io.Reader
+				if tc.body != nil {
+					body = tc.body()
+				}
+				req, err := http.NewRequest(tc.method, b.URL+"/f/once/raw?tag="+tag+"&answer="+url.QueryEscape(tc.answer), body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp, err := cl.Do(req)
+				if err != nil {
+					t.Fatalf("%s: %v", tag, err)
+				}
+				data, _ := io.ReadAll(resp.Body)
+				_ = resp.Body.Close()
+				if resp.StatusCode != http.StatusBadGateway {
+					t.Errorf("%s: %d %s; want 502", tag, resp.StatusCode, data)
+				}
+				all = append(all, run{tag, tc.want})
+			}
+		}
+		deadline := time.Now().Add(15 * time.Second)
+		for _, r := range all {
+			for runs(r.tag) < r.want && time.Now().Before(deadline) {
+				time.Sleep(200 * time.Millisecond)
+			}
+		}
+		time.Sleep(2 * time.Second) // lines of a run too many would be in by now
+		for _, r := range all {
+			if got := runs(r.tag); got != r.want {
+				t.Errorf("%s: the function ran %d times, want %d", r.tag, got, r.want)
+			}
+		}
+	})
+
 	t.Run("endless_answer_headers_are_refused", func(t *testing.T) {
 		t.Parallel()
 		deployBehave(t, u, "bighead", "limits:\n  memory_mb: 128\n")

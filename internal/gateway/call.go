@@ -329,6 +329,7 @@ func (l *limitedBody) Read(p []byte) (int, error) {
 			l.c.requestTooLarge.Store(true)
 			return 0, errRequestTooLarge
 		}
+		l.c.noteBodyError(err)
 		return 0, err
 	}
 	if int64(len(p)) > left {

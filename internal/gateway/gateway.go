@@ -270,8 +270,24 @@ func (g *Gateway) Call(w http.ResponseWriter, r *http.Request, t *Target, path s
 // before it sends the body. Such a body is not read ahead while the call
 // waits for a slot: reading it would tell the caller to send it, only to
 // be refused if the wait ends at capacity.
+// It reads the header as net/http's server does, which answers 100
+// Continue for "100-continue" anywhere in the first Expect value between
+// spaces or commas.
 func expectsContinue(r *http.Request) bool {
-	return strings.EqualFold(r.Header.Get("Expect"), "100-continue")
+	const token = "100-continue"
+	v := r.Header.Get("Expect")
+	for i := 0; i+len(token) <= len(v); i++ {
+		if !strings.EqualFold(v[i:i+len(token)], token) {
+			continue
+		}
+		before := i == 0 || v[i-1] == ' ' || v[i-1] == ','
+		end := i + len(token)
+		after := end == len(v) || v[end] == ' ' || v[end] == ','
+		if before && after {
+			return true
+		}
+	}
+	return false
 }
 
 // callerGrace is how long after a call's deadline its caller's

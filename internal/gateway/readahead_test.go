@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"strings"
 	"syscall"
@@ -169,5 +170,80 @@ func TestCallerHungUp(t *testing.T) {
 		if got := callerHungUp(tc.err); got != tc.gone {
 			t.Errorf("callerHungUp(%v) = %v, want %v", tc.err, got, tc.gone)
 		}
+	}
+}
+
+// TestExpectsContinue wants the Expect values that make net/http's server
+// answer 100 Continue, and only those, taken as asking for it.
+func TestExpectsContinue(t *testing.T) {
+	for _, tc := range []struct {
+		expect string
+		want   bool
+	}{
+		{"100-continue", true},
+		{"100-Continue", true},
+		{"100-continue, foo", true},
+		{"foo, 100-continue", true},
+		{"foo 100-continue", true},
+		{"", false},
+		{"foo", false},
+		{"100-continued", false},
+		{"x100-continue", false},
+	} {
+		r := &http.Request{Header: http.Header{}}
+		if tc.expect != "" {
+			r.Header.Set("Expect", tc.expect)
+		}
+		if got := expectsContinue(r); got != tc.want {
+			t.Errorf("expectsContinue(%q) = %v, want %v", tc.expect, got, tc.want)
+		}
+		// net/http's own reading, through a server that asks for the body.
+		if tc.expect != "" {
+			if got := serverSends100(t, tc.expect); got != tc.want {
+				t.Errorf("net/http's server sends 100 Continue for %q: %v; expectsContinue must agree", tc.expect, got)
+			}
+		}
+	}
+}
+
+// serverSends100 reports whether net/http's server answers 100 Continue
+// to a request with this Expect value when its handler reads the body.
+func serverSends100(t *testing.T, expect string) bool {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nExpect: "+expect+"\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	line, _ := bufio.NewReader(c).ReadString('\n')
+	return strings.HasPrefix(line, "HTTP/1.1 100")
+}
+
+// TestLimitedBodyNotesErrorsAtTheLimit has a body fill the size limit
+// exactly and then fail: the failure, not the limit, is the call's fault.
+func TestLimitedBodyNotesErrorsAtTheLimit(t *testing.T) {
+	bad := errors.New("invalid byte in chunk length")
+	c := &call{maxRequest: 4}
+	l := &limitedBody{rc: io.NopCloser(io.MultiReader(strings.NewReader("abcd"), iotest.ErrReader(bad))), c: c}
+	data, err := io.ReadAll(l)
+	if !errors.Is(err, bad) || string(data) != "abcd" {
+		t.Fatalf("read %q, %v; want the body and then %v", data, err, bad)
+	}
+	if f := c.bodyErr.Load(); f == nil || !errors.Is(f.err, bad) || c.requestTooLarge.Load() {
+		t.Fatalf("noted %v, too large %v; want %v noted", f, c.requestTooLarge.Load(), bad)
 	}
 }

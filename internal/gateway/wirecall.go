@@ -230,12 +230,13 @@ func (g *Gateway) exchange(wc *wireConn, c *call, query string, deadline time.Ti
 		reused, sent := up.Reused, up.Sent()
 		wc.releaseUp(false)
 		up = nil
-		// The instance may have closed a connection that sat idle: a
-		// call without a body that it never answered there may go
-		// again, once, on a new one, as on net/http's path; so may one
-		// with a body of which nothing could be written (the instance
-		// closed the connection just before it).
-		if !reused || answered || attempt > 0 || (len(wc.body) > 0 && sent) ||
+		// The instance may have closed a connection that sat idle just
+		// as the call went out: the call may go again, once, on a new
+		// one when none of it could be written, or when it is a
+		// replayable call without a body that got no byte of answer
+		// (pool.Replayable), as on net/http's path.
+		if !reused || answered || attempt > 0 ||
+			(sent && (len(wc.body) > 0 || !pool.Replayable(c.exec.Method))) ||
 			!time.Now().Before(deadline) || wc.gone.Load() || wc.s.cut.Load() {
 			break
 		}
@@ -311,8 +312,9 @@ func (g *Gateway) send(wc *wireConn, c *call, up *pool.Conn, query string) (answ
 	defer up.LimitHead(false)
 	for {
 		wc.respHead, err = readResponseHead(up.Reader(), wc.respHead[:0])
+		answered = answered || len(wc.respHead) > 0
 		if err != nil {
-			return len(wc.respHead) > 0, err
+			return answered, err
 		}
 		if err := parseResponseHead(wc.respHead, &wc.resp); err != nil {
 			return true, err

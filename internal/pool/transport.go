@@ -254,9 +254,10 @@ func (t *transport) put(c *conn) {
 
 // RoundTrip sends one request. A request without a body that fails on a
 // kept-alive connection before any byte of its answer arrived is tried
-// once more on a new connection: the instance may have closed the idle
-// connection as the request went out. One that failed after some of its
-// answer came is not: the function has run.
+// once more on a new connection, when none of it could be written or it
+// is Replayable: the instance may have closed the idle connection as the
+// request went out. One that failed after some of its answer came is
+// not: the function has run.
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	for attempt := 0; ; attempt++ {
@@ -269,14 +270,23 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return resp, nil
 		}
 		var un unanswered
-		if !reused || attempt > 0 || !replayable(req) || ctx.Err() != nil || !errors.As(err, &un) {
+		if !reused || attempt > 0 || ctx.Err() != nil || !errors.As(err, &un) ||
+			(req.Body != nil && req.Body != http.NoBody) || (un.sent && !Replayable(req.Method)) {
 			return nil, err
 		}
 	}
 }
 
-func replayable(req *http.Request) bool {
-	return req.Body == nil || req.Body == http.NoBody
+// Replayable reports whether a call without a body that reached an
+// instance, and got no byte of answer, may be sent to it again: only for
+// the methods HTTP defines as safe, as Go's own client does. Anything else
+// may have run, and must not run twice.
+func Replayable(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return true
+	}
+	return false
 }
 
 // aLongTimeAgo is a deadline in the past, which unblocks any pending
@@ -325,6 +335,11 @@ func (t *transport) roundTrip(ctx context.Context, c *conn, req *http.Request) (
 		_ = c.nc.Close() // broken mid-call; a write still going ends with it
 		if werr := <-writeErr; werr != nil && src != nil && src.err != nil {
 			return nil, &RequestBodyError{Err: src.err, Sent: c.sent > sentBefore}
+		}
+		var un unanswered
+		if errors.As(err, &un) {
+			un.sent = c.sent > sentBefore
+			return nil, un
 		}
 		return nil, fmt.Errorf("read answer: %w", err)
 	}
@@ -377,7 +392,7 @@ func readResponse(c *conn, req *http.Request) (*http.Response, error) {
 			case malformed(err):
 				return nil, fmt.Errorf("%w: %w", ErrBadAnswer, err)
 			case c.head.left == start && c.br.Buffered() == 0:
-				return nil, unanswered{err}
+				return nil, unanswered{err: err}
 			}
 			return nil, err
 		}
@@ -388,10 +403,13 @@ func readResponse(c *conn, req *http.Request) (*http.Response, error) {
 }
 
 // unanswered is the failure of a connection on which no byte of the
-// answer arrived.
-type unanswered struct{ err error }
+// answer arrived; sent tells whether any of the request was written.
+type unanswered struct {
+	err  error
+	sent bool
+}
 
-func (e unanswered) Error() string { return e.err.Error() }
+func (e unanswered) Error() string { return "read answer: " + e.err.Error() }
 func (e unanswered) Unwrap() error { return e.err }
 
 // malformed tells an error of http.ReadResponse that comes from what the

@@ -248,18 +248,22 @@ func TestTransportDropsAConnectionWithBytesPastTheAnswer(t *testing.T) {
 
 // TestTransportRetriesOnlyUnansweredCalls has an instance fail the second
 // call of each connection in several ways, and wants a call without a
-// body sent again only when none of its answer arrived: once any did,
-// the function has run, and must not run twice.
+// body sent again only when none of its answer arrived and its method is
+// safe: once any answer did, or for a POST the instance got, the function
+// may have run, and must not run twice.
 func TestTransportRetriesOnlyUnansweredCalls(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
+		method string
 		second string // what the instance says to a connection's second call before closing it
 		retry  bool
 	}{
-		{"nothing", "", true},
-		{"a cut-off head", "HTTP/1.1 200 OK\r\n", false},
-		{"a bad answer", "SSH-2.0-x\r\n\r\n", false},
-		{"a bad status", "HTTP/1.1 2x0 OK\r\n\r\n", false},
+		{"nothing", http.MethodGet, "", true},
+		{"nothing to a POST", http.MethodPost, "", false},
+		{"a cut-off head", http.MethodGet, "HTTP/1.1 200 OK\r\n", false},
+		{"a 100 Continue", http.MethodGet, "HTTP/1.1 100 Continue\r\n\r\n", false},
+		{"a bad answer", http.MethodGet, "SSH-2.0-x\r\n\r\n", false},
+		{"a bad status", http.MethodGet, "HTTP/1.1 2x0 OK\r\n\r\n", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -299,7 +303,13 @@ func TestTransportRetriesOnlyUnansweredCalls(t *testing.T) {
 			_, _ = io.Copy(io.Discard, resp.Body)
 			_ = resp.Body.Close()
 
-			resp, err = get(t, tr) // the connection's second call
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			req, err := http.NewRequestWithContext(ctx, tc.method, "http://function/", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err = tr.RoundTrip(req) // the connection's second call
 			if err == nil {
 				_ = resp.Body.Close()
 			}

@@ -96,7 +96,11 @@ func Handle(w http.ResponseWriter, r *http.Request) {
 		hijack(w, q.Get("target"))
 	case "raw":
 		// Answer with the bytes of "answer" as they are, HTTP or not,
-		// then close the connection.
+		// then close the connection. A "tag" is logged, so that a test
+		// can count the runs.
+		if tag := q.Get("tag"); tag != "" {
+			fmt.Println("raw run", tag)
+		}
 		if conn, rw, err := http.NewResponseController(w).Hijack(); err == nil {
 			rw.WriteString(q.Get("answer"))
 			rw.Flush()
