@@ -48,7 +48,8 @@ func scanExecution(row rowScanner) (store.Execution, error) {
 // text fields pass through store.CleanText.
 //
 // TODO(#3): at concurrency 16 a warm call through the backend reaches
-// about 36% of the instance's direct throughput against a target of 40%,
+// 29-36% of the instance's direct throughput (by machine) against a
+// target of 40%,
 // and a third of the backend's CPU per call is this insert in SQLite
 // (8-13 µs a row: the row, its primary key index and the
 // (function_id, started_at, id) index, which alone is a third of it;
