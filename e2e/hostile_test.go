@@ -129,15 +129,19 @@ func TestHostileFunctionsAndCallers(t *testing.T) {
 			busy <- resp
 		}()
 		time.Sleep(300 * time.Millisecond)
-		// The first call has no body; the next three have bodies that the
+		// The first call has no body; the next ones have bodies that the
 		// own path hands to net/http's: chunked and whole, chunked and cut
-		// off, and longer than the own path takes, cut off. The last is
-		// cut off on the own path, which reads it before the call waits.
+		// off, longer than the own path takes and cut off, longer than
+		// what a waiting call's body is read ahead (64 KiB) and cut off
+		// past it, and one that waits for 100 Continue. The last is cut
+		// off on the own path, which reads it before the call waits.
 		bodies := []string{
 			"\r\n",
 			"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
 			"Transfer-Encoding: chunked\r\n\r\n400\r\n" + strings.Repeat("x", 100),
 			"Content-Length: 100000\r\n\r\n" + strings.Repeat("x", 10000),
+			"Content-Length: 300000\r\n\r\n" + strings.Repeat("x", 100000),
+			"Expect: 100-continue\r\nContent-Length: 5\r\n\r\n",
 			"Content-Length: 100\r\n\r\n" + strings.Repeat("x", 10),
 		}
 		for i, rest := range bodies {

@@ -69,6 +69,18 @@ func deadline(d time.Duration) time.Time {
 // NewConnServer returns a server of calls through g that hands other
 // requests to srv, whose own settings then apply to them.
 func NewConnServer(g *Gateway, srv *http.Server, opts ConnOptions) *ConnServer {
+	// A request on net/http's path carries its connection, so that a
+	// call waiting for a slot can see its caller leave (readahead.go).
+	prev := srv.ConnContext
+	srv.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
+		if prev != nil {
+			ctx = prev(ctx, c)
+		}
+		if h, ok := c.(*handedConn); ok {
+			c = h.Conn
+		}
+		return context.WithValue(ctx, callerConnKey{}, c)
+	}
 	base, cancel := context.WithCancel(context.Background())
 	return &ConnServer{
 		g: g, srv: srv, opts: opts, log: g.log, base: base, cancel: cancel,

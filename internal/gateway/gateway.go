@@ -213,6 +213,9 @@ func (g *Gateway) Call(w http.ResponseWriter, r *http.Request, t *Target, path s
 				stop()
 			})
 		}
+		if hasBody {
+			watchCaller(actx, r, stop)
+		}
 		var err error
 		lease, err = g.acquire(actx, c)
 		stop()

@@ -247,3 +247,42 @@ func TestLimitedBodyNotesErrorsAtTheLimit(t *testing.T) {
 		t.Fatalf("noted %v, too large %v; want %v noted", f, c.requestTooLarge.Load(), bad)
 	}
 }
+
+// TestPeerLeft wants a caller that closes its connection seen as gone,
+// even with bytes it sent still unread, and one that stays not.
+func TestPeerLeft(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	caller, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer caller.Close()
+	nc, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	raw, err := nc.(*net.TCPConn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := caller.Write(make([]byte, 100<<10)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if peerLeft(raw) {
+		t.Fatal("a caller still connected was taken for gone")
+	}
+	_ = caller.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for !peerLeft(raw) {
+		if time.Now().After(deadline) {
+			t.Fatal("a caller that closed its connection, with 100 KiB unread, was not seen gone")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
