@@ -286,3 +286,22 @@ func TestPeerLeft(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// FuzzExpectsContinue checks expectsContinue against the plain reading
+// of net/http's rule: some field of the value, split at spaces and
+// commas, is 100-continue in any case.
+func FuzzExpectsContinue(f *testing.F) {
+	for _, s := range []string{"100-continue", "foo, 100-Continue", "x100-continue", "100-continue,", " ,100-continue ,", "100-continuE1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		want := false
+		for _, field := range strings.FieldsFunc(v, func(r rune) bool { return r == ' ' || r == ',' }) {
+			want = want || strings.EqualFold(field, "100-continue")
+		}
+		r := &http.Request{Header: http.Header{"Expect": {v}}}
+		if got := expectsContinue(r); got != want {
+			t.Fatalf("expectsContinue(%q) = %v, want %v", v, got, want)
+		}
+	})
+}
