@@ -149,11 +149,27 @@ func TestHostileFunctionsAndCallers(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 			_ = conn.Close()
 		}
+		// A caller that closes only its sending side leaves like the
+		// others, and is not told its call succeeded.
+		half := rawCall(t, b, "POST /f/queuegone/echo HTTP/1.1\r\nHost: x\r\nX-Request-Id: gone-half\r\n"+
+			"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
+		time.Sleep(50 * time.Millisecond)
+		if err := half.(*net.TCPConn).CloseWrite(); err != nil {
+			t.Fatal(err)
+		}
+		_ = half.SetReadDeadline(time.Now().Add(time.Second)) // before the slot frees
+		if line, err := bufio.NewReader(half).ReadString('\n'); err == nil || line != "" {
+			t.Errorf("a caller that closed its sending side while queued read %q, %v; want the connection closed", line, err)
+		}
 		if r := <-busy; r.StatusCode != 200 {
 			t.Fatalf("the call holding the slot = %d, want 200", r.StatusCode)
 		}
+		ids := []string{"gone-half"}
 		for i := range bodies {
-			ex := execution(t, u, "queuegone", fmt.Sprintf("gone-%d", i))
+			ids = append(ids, fmt.Sprintf("gone-%d", i))
+		}
+		for i, id := range ids {
+			ex := execution(t, u, "queuegone", id)
 			if ex.Status != client.ExecutionRejected || ex.InstanceID != "" || !strings.Contains(ex.Error, "went away") {
 				t.Errorf("call %d of a caller gone while queued: %s on %q, %q; want rejected, never on an instance",
 					i, ex.Status, ex.InstanceID, ex.Error)

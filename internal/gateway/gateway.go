@@ -206,15 +206,19 @@ func (g *Gateway) Call(w http.ResponseWriter, r *http.Request, t *Target, path s
 	if lease == nil {
 		// The call waits for a slot: its body is read meanwhile, so that
 		// a caller that hangs up is seen (readahead.go).
+		// A body that is not read to its end (longer than the read
+		// ahead, or waiting for 100 Continue) hides a hang-up from
+		// net/http: its caller's connection is watched instead.
 		actx, stop := context.WithCancel(ctx)
-		if hasBody && !expectsContinue(r) {
+		watch := func() { watchCaller(actx, r, stop) }
+		switch {
+		case hasBody && !expectsContinue(r):
 			body = newReadAhead(body, func(err error) {
 				c.noteBodyError(err)
 				stop()
-			})
-		}
-		if hasBody {
-			watchCaller(actx, r, stop)
+			}, watch)
+		case hasBody:
+			watch()
 		}
 		var err error
 		lease, err = g.acquire(actx, c)
@@ -224,6 +228,12 @@ func (g *Gateway) Call(w http.ResponseWriter, r *http.Request, t *Target, path s
 				g.acquireError(w, c, err)
 			}
 			g.rec.RecordExecution(c.finish(g.now()))
+			if c.exec.HTTPStatus == 0 {
+				// Nobody to answer: the caller left. A caller that only
+				// closed its sending side must not read an empty answer
+				// as a success.
+				panic(http.ErrAbortHandler)
+			}
 			return
 		}
 	}

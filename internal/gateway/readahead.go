@@ -30,19 +30,31 @@ import (
 // readAheadLimit bounds what a waiting call's body is read ahead: a
 // queue of a thousand calls holds at most 64 MiB. A longer body waits
 // unread past it; so does one whose caller waits for 100 Continue. Their
-// callers are watched by watchCaller instead.
+// callers are watched by watchCaller instead, which sees a caller leave
+// as long as what it sent fits in the connection's receive buffer: past
+// that, its close waits behind its unsent bytes and cannot reach the
+// backend until the body is read.
+//
+// TODO(#3): see the hang-up of a caller who sent more than the read
+// ahead and the receive buffer hold while its call waits (for example by
+// spooling the body to disk), instead of when its call gets a slot.
 const readAheadLimit = 64 << 10
 
 // callerConnKey is the context key of the caller's connection on
 // net/http's path (NewConnServer).
 type callerConnKey struct{}
 
-// callerWatchEvery is how often the connection of a call waiting for a
-// slot is checked for its caller having left.
-const callerWatchEvery = 50 * time.Millisecond
+// The connection of a call waiting for a slot is checked for its caller
+// having left first after firstCallerWatch, then at twice the interval
+// each time up to maxCallerWatch: a long queue of long waits costs about
+// one check per waiting call a second.
+const (
+	firstCallerWatch = 50 * time.Millisecond
+	maxCallerWatch   = time.Second
+)
 
 // watchCaller calls gone once the caller of r closes or resets its
-// connection, checking every callerWatchEvery until ctx ends. It reads
+// connection, checking until ctx ends. It reads
 // the state the kernel keeps for the connection (TCP_INFO), not the
 // connection itself, so it sees a caller leave even behind body bytes
 // nobody has read, and takes nothing from the connection. Like
@@ -59,7 +71,8 @@ func watchCaller(ctx context.Context, r *http.Request, gone func()) {
 		return
 	}
 	go func() {
-		t := time.NewTicker(callerWatchEvery)
+		every := firstCallerWatch
+		t := time.NewTimer(every)
 		defer t.Stop()
 		for {
 			select {
@@ -71,6 +84,8 @@ func watchCaller(ctx context.Context, r *http.Request, gone func()) {
 				gone()
 				return
 			}
+			every = min(2*every, maxCallerWatch)
+			t.Reset(every)
 		}
 	}()
 }
@@ -100,8 +115,12 @@ const tcpEstablished = 1
 type readAhead struct {
 	src io.ReadCloser
 	// failed is called, on the background goroutine, when reading src
-	// fails before its end: the caller has gone or stalled.
+	// fails before its end: the caller has gone, stalled, or sent a
+	// malformed body.
 	failed func(error)
+	// full is called, on the background goroutine, when the read ahead
+	// stops at readAheadLimit before it has seen the body's end.
+	full func()
 
 	mu   sync.Mutex
 	cond sync.Cond
@@ -112,8 +131,8 @@ type readAhead struct {
 }
 
 // newReadAhead starts reading src ahead.
-func newReadAhead(src io.ReadCloser, failed func(error)) *readAhead {
-	ra := &readAhead{src: src, failed: failed, running: true}
+func newReadAhead(src io.ReadCloser, failed func(error), full func()) *readAhead {
+	ra := &readAhead{src: src, failed: failed, full: full, running: true}
 	ra.cond.L = &ra.mu
 	go ra.fill()
 	return ra
@@ -124,11 +143,13 @@ func newReadAhead(src io.ReadCloser, failed func(error)) *readAhead {
 func (ra *readAhead) fill() {
 	chunk := make([]byte, 16<<10)
 	var err error
+	atLimit := false
 	for err == nil {
 		ra.mu.Lock()
 		room := readAheadLimit - len(ra.buf)
 		ra.mu.Unlock()
 		if room <= 0 {
+			atLimit = true
 			break
 		}
 		var n int
@@ -145,6 +166,9 @@ func (ra *readAhead) fill() {
 	ra.mu.Unlock()
 	if err != nil && !errors.Is(err, io.EOF) && ra.failed != nil {
 		ra.failed(err)
+	}
+	if atLimit && ra.full != nil {
+		ra.full()
 	}
 }
 

@@ -27,11 +27,28 @@ func TestReadAheadPassesBodies(t *testing.T) {
 		}
 		for _, src := range []io.Reader{bytes.NewReader(body), iotest.OneByteReader(bytes.NewReader(body)), iotest.HalfReader(bytes.NewReader(body))} {
 			failed := make(chan error, 1)
-			ra := newReadAhead(io.NopCloser(src), func(err error) { failed <- err })
+			full := make(chan struct{}, 1)
+			ra := newReadAhead(io.NopCloser(src), func(err error) { failed <- err }, func() { full <- struct{}{} })
+			if n > readAheadLimit {
+				// The read ahead stops at its limit, and says so, before
+				// anyone reads.
+				select {
+				case <-full:
+				case <-time.After(10 * time.Second):
+					t.Fatalf("%d bytes: the read ahead did not report its limit", n)
+				}
+			}
 			time.Sleep(time.Millisecond) // lets the read ahead run first, at times
 			got, err := io.ReadAll(ra)
 			if err != nil || !bytes.Equal(got, body) {
 				t.Fatalf("%d bytes through a read ahead: %d bytes back, error %v", n, len(got), err)
+			}
+			if n < readAheadLimit {
+				select {
+				case <-full:
+					t.Fatalf("%d bytes: a body under the limit was reported to reach it", n)
+				default:
+				}
 			}
 			select {
 			case err := <-failed:
@@ -49,7 +66,7 @@ func TestReadAheadReportsFailure(t *testing.T) {
 	cut := errors.New("connection reset")
 	src := io.MultiReader(strings.NewReader("partial"), iotest.ErrReader(cut))
 	failed := make(chan error, 1)
-	ra := newReadAhead(io.NopCloser(src), func(err error) { failed <- err })
+	ra := newReadAhead(io.NopCloser(src), func(err error) { failed <- err }, nil)
 	select {
 	case err := <-failed:
 		if !errors.Is(err, cut) {
@@ -70,7 +87,7 @@ func TestReadAheadStopsAtLimit(t *testing.T) {
 	pr, pw := io.Pipe()
 	go func() { _, _ = pw.Write(make([]byte, 3*readAheadLimit)) }()
 	failed := make(chan error, 1)
-	ra := newReadAhead(pr, func(err error) { failed <- err })
+	ra := newReadAhead(pr, func(err error) { failed <- err }, nil)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		ra.mu.Lock()
