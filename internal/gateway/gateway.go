@@ -204,11 +204,12 @@ func (g *Gateway) Call(w http.ResponseWriter, r *http.Request, t *Target, path s
 	hasBody := body != nil && body != http.NoBody
 	lease := t.Pool.TryAcquire(c.exec.RequestID)
 	if lease == nil {
-		// The call waits for a slot: its body is read meanwhile, so that
-		// a caller that hangs up is seen (readahead.go).
-		// A body that is not read to its end (longer than the read
-		// ahead, or waiting for 100 Continue) hides a hang-up from
-		// net/http: its caller's connection is watched instead.
+		// The call waits for a slot: its body is read ahead meanwhile,
+		// so that a caller that hangs up or sends a malformed body is
+		// seen (readahead.go). A body that is not read to its end
+		// (longer than the read ahead, or waiting for 100 Continue)
+		// hides a hang-up from net/http: its caller's connection is
+		// watched instead.
 		actx, stop := context.WithCancel(ctx)
 		watch := func() { watchCaller(actx, r, stop) }
 		switch {
@@ -283,6 +284,7 @@ func (g *Gateway) Call(w http.ResponseWriter, r *http.Request, t *Target, path s
 // before it sends the body. Such a body is not read ahead while the call
 // waits for a slot: reading it would tell the caller to send it, only to
 // be refused if the wait ends at capacity.
+//
 // It reads the header as net/http's server does, which answers 100
 // Continue for "100-continue" anywhere in the first Expect value between
 // spaces or commas.
