@@ -70,7 +70,7 @@ func deadline(d time.Duration) time.Time {
 // requests to srv, whose own settings then apply to them.
 func NewConnServer(g *Gateway, srv *http.Server, opts ConnOptions) *ConnServer {
 	// A request on net/http's path carries its connection, so that a
-	// call waiting for a slot can see its caller leave (readahead.go).
+	// call waiting for a slot can see its caller leave (watch.go).
 	prev := srv.ConnContext
 	srv.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
 		if prev != nil {

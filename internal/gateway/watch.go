@@ -3,8 +3,13 @@ package gateway
 import (
 	"context"
 	"errors"
+	"net"
+	"net/http"
 	"os"
+	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/containerpub/containerpub/internal/pool"
 )
@@ -110,3 +115,74 @@ func (wc *wireConn) setCancelWait(cancel context.CancelFunc) {
 		cancel()
 	}
 }
+
+// On net/http's path, a call waiting for a slot whose body is not read
+// to its end (readahead.go) is watched by the state of its caller's TCP
+// connection instead.
+
+// callerConnKey is the context key of the caller's connection on
+// net/http's path (NewConnServer).
+type callerConnKey struct{}
+
+// The connection of a call waiting for a slot is checked for its caller
+// having left first after firstCallerWatch, then at twice the interval
+// each time up to maxCallerWatch: a long queue of long waits costs about
+// one check per waiting call a second.
+const (
+	firstCallerWatch = 50 * time.Millisecond
+	maxCallerWatch   = time.Second
+)
+
+// watchCaller calls gone once the caller of r closes or resets its
+// connection, checking until ctx ends. It reads the state the kernel
+// keeps for the connection (TCP_INFO), not the connection itself, so it
+// sees a caller leave even behind body bytes nobody has read, and takes
+// nothing from the connection. Like net/http's own watch, it takes a
+// caller that closed its side of the connection for one that left.
+// Connections that are not TCP are not watched.
+func watchCaller(ctx context.Context, r *http.Request, gone func()) {
+	tc, ok := r.Context().Value(callerConnKey{}).(*net.TCPConn)
+	if !ok {
+		return
+	}
+	raw, err := tc.SyscallConn()
+	if err != nil {
+		return
+	}
+	go func() {
+		every := firstCallerWatch
+		t := time.NewTimer(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if peerLeft(raw) {
+				gone()
+				return
+			}
+			every = min(2*every, maxCallerWatch)
+			t.Reset(every)
+		}
+	}()
+}
+
+// peerLeft reports whether the peer of a TCP connection has closed or
+// reset it.
+func peerLeft(raw syscall.RawConn) bool {
+	var info *unix.TCPInfo
+	var err error
+	if cerr := raw.Control(func(fd uintptr) {
+		info, err = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
+	}); cerr != nil {
+		return true // closed on this side already
+	}
+	return err == nil && info.State != tcpEstablished
+}
+
+// tcpEstablished is Linux's TCP_ESTABLISHED state of tcp_info: any later
+// state of a connection this side has not closed means the peer closed
+// (CLOSE_WAIT) or reset (CLOSE) it.
+const tcpEstablished = 1

@@ -232,11 +232,10 @@ func (g *Gateway) exchange(wc *wireConn, c *call, query string, deadline time.Ti
 		up = nil
 		// The instance may have closed a connection that sat idle just
 		// as the call went out: the call may go again, once, on a new
-		// one when none of it could be written, or when it is a
-		// replayable call without a body that got no byte of answer
-		// (pool.Replayable), as on net/http's path.
+		// one, by the rule of net/http's path (pool.SendAgain); the body
+		// is in memory, so even a call with one may.
 		if !reused || answered || attempt > 0 ||
-			(sent && (len(wc.body) > 0 || !pool.Replayable(c.exec.Method))) ||
+			!pool.SendAgain(c.exec.Method, len(wc.body) > 0, sent) ||
 			!time.Now().Before(deadline) || wc.gone.Load() || wc.s.cut.Load() {
 			break
 		}

@@ -254,9 +254,8 @@ func (t *transport) put(c *conn) {
 
 // RoundTrip sends one request. A request without a body that fails on a
 // kept-alive connection before any byte of its answer arrived is tried
-// once more on a new connection, when none of it could be written or it
-// is Replayable: the instance may have closed the idle connection as the
-// request went out. One that failed after some of its answer came is
+// once more on a new connection when SendAgain allows: the instance may
+// have closed the idle connection as the request went out. One that failed after some of its answer came is
 // not: the function has run.
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
@@ -269,22 +268,28 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err == nil {
 			return resp, nil
 		}
+		// The body, read as it was sent, cannot be sent again.
+		hasBody := req.Body != nil && req.Body != http.NoBody
 		var un unanswered
 		if !reused || attempt > 0 || ctx.Err() != nil || !errors.As(err, &un) ||
-			(req.Body != nil && req.Body != http.NoBody) || (un.sent && !Replayable(req.Method)) {
+			hasBody || !SendAgain(req.Method, hasBody, un.sent) {
 			return nil, err
 		}
 	}
 }
 
-// Replayable reports whether a call without a body that reached an
-// instance, and got no byte of answer, may be sent to it again: only for
-// the methods HTTP defines as safe, as Go's own client does. Anything else
-// may have run, and must not run twice.
-func Replayable(method string) bool {
+// SendAgain reports whether a call that failed on a kept-alive connection
+// before any byte of its answer came may be sent again on a new one: when
+// none of it was written (sent false), or when it has no body and its
+// method is one HTTP defines as safe, as Go's own client does. Any other
+// call may have run, and must not run twice.
+func SendAgain(method string, hasBody, sent bool) bool {
+	if !sent {
+		return true
+	}
 	switch method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
-		return true
+		return !hasBody
 	}
 	return false
 }
@@ -537,7 +542,7 @@ func (c *Conn) Raw() net.Conn { return c.c.nc }
 // Release ends the call on the connection: it is kept for the next call
 // when reusable, and closed otherwise.
 func (c *Conn) Release(reusable bool) {
-	if reusable && c.c.br.Buffered() == 0 && c.c.nc.SetDeadline(time.Time{}) == nil {
+	if reusable && c.c.nc.SetDeadline(time.Time{}) == nil {
 		c.t.put(c.c)
 		return
 	}

@@ -20,6 +20,13 @@ import (
 // n counting the requests of the connection from 1.
 func rawServer(t *testing.T, answer func(n int) string) runtime.Endpoint {
 	t.Helper()
+	return rawServerClosing(t, func(n int) (string, bool) { return answer(n), false })
+}
+
+// rawServerClosing is rawServer whose answer may also end the
+// connection after it is written (end true).
+func rawServerClosing(t *testing.T, answer func(n int) (a string, end bool)) runtime.Endpoint {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +47,8 @@ func rawServer(t *testing.T, answer func(n int) string) runtime.Endpoint {
 						return
 					}
 					_, _ = io.Copy(io.Discard, req.Body)
-					if _, err := io.WriteString(c, answer(n)); err != nil {
+					a, end := answer(n)
+					if _, err := io.WriteString(c, a); err != nil || end {
 						return
 					}
 				}
@@ -177,29 +185,9 @@ func TestTransportTellsBadAnswersFromBrokenConnections(t *testing.T) {
 // an idle timeout do, and wants a later call with a body, which cannot
 // be sent twice, to go on a new connection rather than fail.
 func TestTransportDropsConnectionsClosedWhileIdle(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				req, err := http.ReadRequest(bufio.NewReader(c))
-				if err != nil {
-					return
-				}
-				_, _ = io.Copy(io.Discard, req.Body)
-				_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-			}()
-		}
-	}()
-	tr := newTransport(runtime.Endpoint{Network: "tcp", Address: ln.Addr().String()}, 4)
+	tr := newTransport(rawServerClosing(t, func(int) (string, bool) {
+		return "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", true
+	}), 4)
 	for i := range 3 {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://function/", io.MultiReader(strings.NewReader("body")))
@@ -266,36 +254,14 @@ func TestTransportRetriesOnlyUnansweredCalls(t *testing.T) {
 		{"a bad status", http.MethodGet, "HTTP/1.1 2x0 OK\r\n\r\n", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = ln.Close() })
 			var calls atomic.Int32
-			go func() {
-				for {
-					c, err := ln.Accept()
-					if err != nil {
-						return
-					}
-					go func() {
-						defer c.Close()
-						br := bufio.NewReader(c)
-						for n := 1; ; n++ {
-							if _, err := http.ReadRequest(br); err != nil {
-								return
-							}
-							calls.Add(1)
-							if n == 2 {
-								_, _ = io.WriteString(c, tc.second)
-								return
-							}
-							_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-						}
-					}()
+			tr := newTransport(rawServerClosing(t, func(n int) (string, bool) {
+				calls.Add(1)
+				if n == 2 {
+					return tc.second, true
 				}
-			}()
-			tr := newTransport(runtime.Endpoint{Network: "tcp", Address: ln.Addr().String()}, 4)
+				return "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false
+			}), 4)
 			resp, err := get(t, tr)
 			if err != nil {
 				t.Fatal(err)
